@@ -1,0 +1,54 @@
+"""The ``openmyna`` command. Each domain adds its own sub-command group here."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from openmyna.errors import OpenMynaError
+
+app = typer.Typer(
+    name="openmyna",
+    help="openmyna: Japan's My Number system, runnable.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err_console = Console(stderr=True)
+
+
+def _register_groups() -> None:
+    # Imported here so that each domain owns its commands (DESIGN: cli.py per domain).
+    from openmyna.demo.cli import register as register_demo
+    from openmyna.number_cli import app as number_app
+    from openmyna.registry.cli import app as registry_app
+
+    app.add_typer(number_app, name="number", help="Individual and corporate numbers (N1-N3).")
+    app.add_typer(registry_app, name="registry", help="Resident registries (R1-R4).")
+    register_demo(app)
+
+
+_register_groups()
+
+
+def main() -> None:
+    """Entry point: run the CLI, mapping domain errors to their exit codes."""
+    try:
+        app(standalone_mode=False)
+    except OpenMynaError as exc:
+        err_console.print(exc.diagnostics(), markup=False)
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("aborted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        from click.exceptions import ClickException
+
+        if isinstance(exc, ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,1 @@
+"""The demo town: a synthetic population in real municipalities, and ``openmyna demo``."""

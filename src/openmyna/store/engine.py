@@ -1,0 +1,155 @@
+"""Opening a body's database: engine, sessions and migrations to head."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from openmyna.config import Settings
+from openmyna.errors import InvalidInput, Unavailable
+
+_BODY_ID = re.compile(r"^[a-z0-9_]{1,40}$")
+
+
+@dataclass(frozen=True)
+class StoreKind:
+    """A kind of body database: its tables and where its Alembic migrations live."""
+
+    name: str
+    metadata: MetaData
+    #: Alembic ``script_location``, e.g. ``openmyna.registry:migrations``.
+    migrations: str
+
+
+_KINDS: dict[str, StoreKind] = {}
+_LOCK = threading.Lock()
+
+
+def register_kind(kind: StoreKind) -> StoreKind:
+    """Declare a kind of body database (done once by the domain package that owns it)."""
+    with _LOCK:
+        known = _KINDS.get(kind.name)
+        if known is not None and known != kind:
+            raise ValueError(f"store kind {kind.name!r} registered twice")
+        _KINDS[kind.name] = kind
+    return kind
+
+
+def body_location(settings: Settings, kind: str, body_id: str) -> str:
+    """Where a body's data lives: a SQLite path, or a PostgreSQL schema name."""
+    if not _BODY_ID.match(body_id):
+        raise InvalidInput("body id must be 1-40 of a-z, 0-9, _", body_id=body_id)
+    name = f"{kind}_{body_id}"
+    if settings.database_url is None:
+        return str(settings.data_dir / "db" / f"{name}.sqlite3")
+    return f"{settings.schema_prefix}{name}"
+
+
+class Store:
+    """One body's database: an engine with its own schema or file, migrated to head."""
+
+    def __init__(self, kind: StoreKind, body_id: str, engine: Engine, location: str) -> None:
+        self.kind = kind
+        self.body_id = body_id
+        self.engine = engine
+        self.location = location
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def session(self) -> Session:
+        """A plain session (caller manages transactions)."""
+        return self._sessions()
+
+    def drop(self) -> None:
+        """Delete this body's data entirely (tests and ``demo --reset``)."""
+        if self.dialect == "sqlite":
+            self.engine.dispose()
+            for suffix in ("", "-wal", "-shm"):
+                Path(self.location + suffix).unlink(missing_ok=True)
+        else:
+            with self.engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.location}" CASCADE'))
+            self.engine.dispose()
+
+    def close(self) -> None:
+        """Release connections."""
+        self.engine.dispose()
+
+
+def _sqlite_engine(path: str) -> Engine:
+    Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return engine
+
+
+def _pg_engine(url: str, schema: str) -> Engine:
+    bootstrap = create_engine(url, poolclass=NullPool)
+    try:
+        with bootstrap.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    except OperationalError as exc:
+        raise Unavailable("PostgreSQL does not answer", url=url.split("@")[-1]) from exc
+    finally:
+        bootstrap.dispose()
+    return create_engine(
+        url,
+        pool_size=2,
+        max_overflow=8,
+        pool_pre_ping=True,
+        connect_args={"options": f"-csearch_path={schema}"},
+    )
+
+
+def open_store(settings: Settings, kind: str, body_id: str) -> Store:
+    """Open (creating and migrating to head if needed) the database of one body."""
+    try:
+        store_kind = _KINDS[kind]
+    except KeyError:
+        raise InvalidInput(f"unknown store kind {kind!r}") from None
+    location = body_location(settings, kind, body_id)
+    if settings.database_url is None:
+        engine = _sqlite_engine(location)
+    else:
+        engine = _pg_engine(settings.database_url, location)
+    _migrate(store_kind, engine)
+    return Store(store_kind, body_id, engine, location)
+
+
+def _migrate(kind: StoreKind, engine: Engine) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", kind.migrations)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        cfg.attributes["metadata"] = kind.metadata
+        command.upgrade(cfg, "head")

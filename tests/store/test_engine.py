@@ -1,0 +1,127 @@
+"""The store: one database per body, migrated to head, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Integer, MetaData, String, inspect, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from openmyna.config import Settings
+from openmyna.errors import InvalidInput, Unavailable
+from openmyna.store import StoreKind, body_location, open_store, register_kind
+
+
+class _Base(DeclarativeBase):
+    metadata = MetaData()
+
+
+class Note(_Base):
+    __tablename__ = "note"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(String(50))
+
+
+@pytest.fixture(scope="module")
+def kind(tmp_path_factory: pytest.TempPathFactory) -> StoreKind:
+    root = tmp_path_factory.mktemp("migrations")
+    (root / "versions").mkdir()
+    (root / "env.py").write_text("from openmyna.store.migrations_env import run\n\nrun()\n")
+    (root / "versions" / "0001_note.py").write_text(
+        textwrap.dedent(
+            """
+            import sqlalchemy as sa
+            from alembic import op
+
+            revision = "0001"
+            down_revision = None
+
+
+            def upgrade() -> None:
+                op.create_table(
+                    "note",
+                    sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("text", sa.String(50), nullable=False),
+                )
+            """
+        )
+    )
+    return register_kind(StoreKind("testnotes", _Base.metadata, str(root)))
+
+
+def test_open_migrates_and_round_trips(settings: Settings, kind: StoreKind) -> None:
+    store = open_store(settings, "testnotes", "body_a")
+    try:
+        with store.transaction() as s:
+            s.add(Note(id=1, text="hello"))
+        with store.transaction() as s:
+            assert s.scalars(select(Note.text)).all() == ["hello"]
+        tables = set(inspect(store.engine).get_table_names())
+        assert {"note", "alembic_version"} <= tables
+    finally:
+        store.drop()
+
+
+def test_each_body_has_its_own_database(settings: Settings, kind: StoreKind) -> None:
+    a = open_store(settings, "testnotes", "a")
+    b = open_store(settings, "testnotes", "b")
+    try:
+        with a.transaction() as s:
+            s.add(Note(id=1, text="only in a"))
+        with b.transaction() as s:
+            assert s.scalars(select(Note)).all() == []
+        assert a.location != b.location
+    finally:
+        a.drop()
+        b.drop()
+
+
+def test_reopen_keeps_data_and_does_not_remigrate(settings: Settings, kind: StoreKind) -> None:
+    store = open_store(settings, "testnotes", "keep")
+    with store.transaction() as s:
+        s.add(Note(id=7, text="kept"))
+    store.close()
+    again = open_store(settings, "testnotes", "keep")
+    try:
+        with again.transaction() as s:
+            assert s.get(Note, 7) is not None
+    finally:
+        again.drop()
+
+
+def test_failed_transaction_writes_nothing(settings: Settings, kind: StoreKind) -> None:
+    store = open_store(settings, "testnotes", "atomic")
+    try:
+        with pytest.raises(RuntimeError), store.transaction() as s:
+            s.add(Note(id=1, text="partial"))
+            s.flush()
+            raise RuntimeError("crash mid-write")
+        with store.transaction() as s:
+            assert s.scalars(select(Note)).all() == []
+    finally:
+        store.drop()
+
+
+def test_sqlite_location_is_per_body_file(tmp_path: Path) -> None:
+    s = Settings(data_dir=tmp_path)
+    assert body_location(s, "registry", "102016") == str(tmp_path / "db" / "registry_102016.sqlite3")
+
+
+@pytest.mark.parametrize("bad", ["", "UPPER", "a/b", "x" * 41, "../etc"])
+def test_bad_body_ids_are_refused(bad: str, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput):
+        body_location(Settings(data_dir=tmp_path), "registry", bad)
+
+
+def test_unknown_kind_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput):
+        open_store(Settings(data_dir=tmp_path), "no_such_kind", "x")
+
+
+def test_unreachable_postgres_is_unavailable(tmp_path: Path, kind: StoreKind) -> None:
+    s = Settings(data_dir=tmp_path, database_url="postgresql+psycopg://postgres@127.0.0.1:1/test")
+    with pytest.raises(Unavailable) as info:
+        open_store(s, "testnotes", "x")
+    assert info.value.code == "UNAVAILABLE"
