@@ -136,6 +136,13 @@ class _Names:
         return kanji, kana
 
 
+def _sibling(sex: int, older: bool) -> str:
+    """The relationship term for a sibling of the head (兄, 弟, 姉, 妹)."""
+    if sex == MALE:
+        return "兄" if older else "弟"
+    return "姉" if older else "妹"
+
+
 def _birth_date(rng: random.Random, age: int, today: dt.date) -> dt.date:
     """A date of birth giving exactly ``age`` years on ``today``."""
     try:
@@ -184,8 +191,10 @@ def generate_town(
                 head.append((FEMALE, mother, "妻"))
         elif mother is not None:
             head.append((FEMALE, mother, "世帯主"))
-        else:
-            members[0] = (sex, age, "世帯主")  # nobody old enough left: a young head
+        else:  # nobody old enough left: the child heads the household with siblings
+            members = [(sex, age, "世帯主")] + [
+                (s, a, _sibling(s, a > age)) for s, a, _ in members[1:]
+            ]
         if head and rng.random() < 0.12:
             eldest = head[0][1]
             gp_sex = rng.choice((MALE, FEMALE))

@@ -146,6 +146,32 @@ def open_store(settings: Settings, kind: str, body_id: str) -> Store:
     return Store(store_kind, body_id, engine, location)
 
 
+def drop_all(settings: Settings) -> int:
+    """Delete every body's database of this installation; how many were dropped."""
+    if settings.database_url is None:
+        files = sorted((settings.data_dir / "db").glob("*.sqlite3"))
+        for f in files:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(f) + suffix).unlink(missing_ok=True)
+        return len(files)
+    engine = create_engine(settings.database_url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            names = conn.execute(
+                text("SELECT schema_name FROM information_schema.schemata")
+            ).scalars()
+            with _LOCK:
+                prefixes = tuple(f"{settings.schema_prefix}{k}_" for k in _KINDS)
+            ours = [n for n in names if n.startswith(prefixes)]
+            for name in ours:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    except OperationalError as exc:
+        raise Unavailable("PostgreSQL does not answer") from exc
+    finally:
+        engine.dispose()
+    return len(ours)
+
+
 def _migrate(kind: StoreKind, engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", kind.migrations)

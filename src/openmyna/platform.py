@@ -1,0 +1,88 @@
+"""The running platform: the bus, the registries and the index, opened once.
+
+``openmyna serve`` and ``openmyna demo`` build one ``Platform`` and hand it to the web app;
+later domains (PKI, card, network, portal) join it here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from openmyna.bus import Bus, open_bus
+from openmyna.clock import Clock, SystemClock
+from openmyna.config import Settings
+from openmyna.errors import OpenMynaError
+from openmyna.registry import Registries
+
+log = logging.getLogger(__name__)
+
+
+class Platform:
+    """Every long-lived component of one openmyna installation."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        settings.ensure_data_dir()
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.bus: Bus = open_bus(settings)
+        try:
+            self.registries = Registries(settings, self.bus, self.clock)
+        except BaseException:
+            self.bus.close()
+            raise
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+
+    def health(self) -> dict[str, Any]:
+        """Which backends are in use and how many municipalities are served."""
+        return {
+            "status": "ok",
+            "database": "postgresql" if self.settings.database_url else "sqlite",
+            "bus": "nats" if self.settings.bus_url else "local",
+            "municipalities": len(self.registries.list_municipalities()),
+        }
+
+    def endpoints(self) -> list[tuple[str, str]]:
+        """The paths this platform serves, with what each is for."""
+        return [
+            ("/healthz", "health and backends"),
+            ("/api/registry/municipalities", "municipalities and their resident counts"),
+            ("/docs", "the HTTP API (OpenAPI)"),
+        ]
+
+    def sync_once(self, timeout: float = 0.0) -> int:
+        """Relay outboxes and deliver pending events once; how many events were relayed."""
+        return self.registries.sync(timeout)
+
+    def start_background(self, interval: float = 1.0) -> None:
+        """Keep relaying and delivering events in a background thread until stopped."""
+        if self._worker is not None:
+            return
+        self._stop.clear()
+
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.sync_once(timeout=min(interval, 0.5))
+                except OpenMynaError as exc:  # retried on the next round; nothing is lost
+                    log.warning("background event delivery failed: %s", exc.code)
+                self._stop.wait(interval)
+
+        self._worker = threading.Thread(target=loop, name="openmyna-events", daemon=True)
+        self._worker.start()
+
+    def stop_background(self) -> None:
+        """Stop the background delivery thread."""
+        if self._worker is None:
+            return
+        self._stop.set()
+        self._worker.join(timeout=10)
+        self._worker = None
+
+    def close(self) -> None:
+        """Stop background work and close every database and connection."""
+        self.stop_background()
+        self.registries.close()
+        self.bus.close()
