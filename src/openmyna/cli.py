@@ -36,19 +36,7 @@ _register_groups()
 def main() -> None:
     """Entry point: run the CLI, mapping domain errors to their exit codes."""
     try:
-        app(standalone_mode=False)
+        app()  # standalone: usage errors exit 2, typer.Exit keeps its code
     except OpenMynaError as exc:
-        err_console.print(exc.diagnostics(), markup=False)
+        err_console.print(exc.diagnostics(), markup=False, highlight=False)
         sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        err_console.print("aborted")
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        from click.exceptions import ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

@@ -13,10 +13,13 @@ def test_seed_registers_everyone_and_fills_the_index(settings: Settings, clock: 
     try:
         seen: list[int] = []
         result = seed_town(platform.registries, 1_000, progress=seen.append)
-        assert result.residents == 1_000 and not result.reused
+        assert result.residents == 1_000
+        assert not result.reused
         assert result.municipalities == DEMO_MUNICIPALITIES
         assert platform.registries.count() == 1_000
-        assert seen and seen[-1] == 1_000 and seen == sorted(seen)
+        assert seen
+        assert seen[-1] == 1_000
+        assert seen == sorted(seen)
         # every resident's identity reached the national index through the bus
         reg = platform.registries.municipality("281000")
         for r in reg.list_residents(limit=20):
@@ -36,7 +39,8 @@ def test_second_run_reuses_the_town(settings: Settings, clock: FixedClock) -> No
     again = Platform(settings, clock)
     try:
         result = seed_town(again.registries, 500)
-        assert result.reused and result.residents == 200
+        assert result.reused
+        assert result.residents == 200
         assert again.registries.count() == 200
     finally:
         again.close()

@@ -77,7 +77,7 @@ def test_same_seed_same_town() -> None:
 
 
 def test_refuses_bad_arguments() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="negative"):
         generate_town(-1, PLACES, today=TODAY)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="municipality"):
         generate_town(10, [], today=TODAY)

@@ -94,10 +94,15 @@ def test_reopen_keeps_data_and_does_not_remigrate(settings: Settings, kind: Stor
 def test_failed_transaction_writes_nothing(settings: Settings, kind: StoreKind) -> None:
     store = open_store(settings, "testnotes", "atomic")
     try:
-        with pytest.raises(RuntimeError), store.transaction() as s:
-            s.add(Note(id=1, text="partial"))
-            s.flush()
-            raise RuntimeError("crash mid-write")
+
+        def crash() -> None:
+            with store.transaction() as s:
+                s.add(Note(id=1, text="partial"))
+                s.flush()
+                raise RuntimeError("crash mid-write")
+
+        with pytest.raises(RuntimeError, match="crash"):
+            crash()
         with store.transaction() as s:
             assert s.scalars(select(Note)).all() == []
     finally:
@@ -106,7 +111,9 @@ def test_failed_transaction_writes_nothing(settings: Settings, kind: StoreKind) 
 
 def test_sqlite_location_is_per_body_file(tmp_path: Path) -> None:
     s = Settings(data_dir=tmp_path)
-    assert body_location(s, "registry", "102016") == str(tmp_path / "db" / "registry_102016.sqlite3")
+    assert body_location(s, "registry", "102016") == str(
+        tmp_path / "db" / "registry_102016.sqlite3"
+    )
 
 
 @pytest.mark.parametrize("bad", ["", "UPPER", "a/b", "x" * 41, "../etc"])
@@ -125,3 +132,22 @@ def test_unreachable_postgres_is_unavailable(tmp_path: Path, kind: StoreKind) ->
     with pytest.raises(Unavailable) as info:
         open_store(s, "testnotes", "x")
     assert info.value.code == "UNAVAILABLE"
+
+
+def test_concurrent_opens_of_a_fresh_store_all_succeed(
+    settings: Settings, kind: StoreKind
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _: open_store(settings, "testnotes", "race"), range(4)))
+    try:
+        with stores[0].transaction() as s:
+            s.add(Note(id=1, text="one schema"))
+        for other in stores[1:]:
+            with other.transaction() as s:
+                assert s.get(Note, 1) is not None
+    finally:
+        for st in stores[1:]:
+            st.close()
+        stores[0].drop()

@@ -39,7 +39,9 @@ def seed_town(
     """
     existing = registries.count() if registries.list_municipalities() else 0
     if existing:
-        return SeedResult(existing, 0, tuple(m.lg_code for m in registries.list_municipalities()), True)
+        return SeedResult(
+            existing, 0, tuple(m.lg_code for m in registries.list_municipalities()), True
+        )
     places = [find_municipality(code) for code in municipalities]
     for m in places:
         registries.add_municipality(m.lg_code)

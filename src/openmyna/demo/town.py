@@ -131,7 +131,11 @@ class _Names:
         return self.rng.choices(self.families, weights=self.family_weights)[0]
 
     def given(self, sex: int) -> tuple[str, str]:
-        pairs = _PersonData.first_name_male_pairs if sex == MALE else _PersonData.first_name_female_pairs
+        pairs = (
+            _PersonData.first_name_male_pairs
+            if sex == MALE
+            else _PersonData.first_name_female_pairs
+        )
         kanji, kana, _ = self.rng.choice(pairs)
         return kanji, kana
 

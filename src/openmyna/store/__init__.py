@@ -4,6 +4,13 @@ SPEC design principle 1 (分散管理): there is no global schema for personal d
 gets its own SQLite file under the data dir, or its own schema in a PostgreSQL database.
 """
 
-from openmyna.store.engine import Store, StoreKind, body_location, drop_all, open_store, register_kind
+from openmyna.store.engine import (
+    Store,
+    StoreKind,
+    body_location,
+    drop_all,
+    open_store,
+    register_kind,
+)
 
 __all__ = ["Store", "StoreKind", "body_location", "drop_all", "open_store", "register_kind"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -35,6 +37,8 @@ class StoreKind:
 
 _KINDS: dict[str, StoreKind] = {}
 _LOCK = threading.Lock()
+# Alembic keeps its migration context in module globals: one migration at a time per process.
+_MIGRATE_LOCK = threading.Lock()
 
 
 def register_kind(kind: StoreKind) -> StoreKind:
@@ -86,7 +90,7 @@ class Store:
         """Delete this body's data entirely (tests and ``demo --reset``)."""
         if self.dialect == "sqlite":
             self.engine.dispose()
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", ".lock"):
                 Path(self.location + suffix).unlink(missing_ok=True)
         else:
             with self.engine.begin() as conn:
@@ -117,6 +121,8 @@ def _pg_engine(url: str, schema: str) -> Engine:
     bootstrap = create_engine(url, poolclass=NullPool)
     try:
         with bootstrap.begin() as conn:
+            # Two processes creating the same schema at once would collide: serialise them.
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     except OperationalError as exc:
         raise Unavailable("PostgreSQL does not answer", url=url.split("@")[-1]) from exc
@@ -142,7 +148,11 @@ def open_store(settings: Settings, kind: str, body_id: str) -> Store:
         engine = _sqlite_engine(location)
     else:
         engine = _pg_engine(settings.database_url, location)
-    _migrate(store_kind, engine)
+    try:
+        _migrate(store_kind, engine, location)
+    except BaseException:
+        engine.dispose()
+        raise
     return Store(store_kind, body_id, engine, location)
 
 
@@ -151,7 +161,7 @@ def drop_all(settings: Settings) -> int:
     if settings.database_url is None:
         files = sorted((settings.data_dir / "db").glob("*.sqlite3"))
         for f in files:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", ".lock"):
                 Path(str(f) + suffix).unlink(missing_ok=True)
         return len(files)
     engine = create_engine(settings.database_url, poolclass=NullPool)
@@ -172,10 +182,31 @@ def drop_all(settings: Settings) -> int:
     return len(ours)
 
 
-def _migrate(kind: StoreKind, engine: Engine) -> None:
+@contextmanager
+def _file_lock(path: str) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _migrate(kind: StoreKind, engine: Engine, location: str) -> None:
+    """Upgrade to head, one migrator at a time across threads and processes."""
     cfg = Config()
     cfg.set_main_option("script_location", kind.migrations)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        cfg.attributes["metadata"] = kind.metadata
-        command.upgrade(cfg, "head")
+    with _MIGRATE_LOCK:
+        if engine.dialect.name == "sqlite":
+            with _file_lock(location + ".lock"), engine.begin() as conn:
+                _upgrade(cfg, kind, conn)
+        else:
+            with engine.begin() as conn:
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": location})
+                _upgrade(cfg, kind, conn)
+
+
+def _upgrade(cfg: Config, kind: StoreKind, conn: Any) -> None:
+    cfg.attributes["connection"] = conn
+    cfg.attributes["metadata"] = kind.metadata
+    command.upgrade(cfg, "head")

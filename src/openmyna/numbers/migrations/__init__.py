@@ -1,0 +1,1 @@
+"""Alembic migrations of the ``numbering`` store kind (the issuing body's counter)."""

@@ -1,0 +1,5 @@
+"""Alembic environment of the test-only ``bustest`` store kind."""
+
+from openmyna.store.migrations_env import run
+
+run()
