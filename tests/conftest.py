@@ -19,9 +19,7 @@ from sqlalchemy import create_engine, text
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 
-PG_URL = os.environ.get(
-    "OPENMYNA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("OPENMYNA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NATS_URL = os.environ.get("OPENMYNA_TEST_NATS_URL", "nats://127.0.0.1:4222")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -95,6 +93,11 @@ def settings(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> Iter
 
 
 @pytest.fixture(params=["local", pytest.param("nats", marks=pytest.mark.nats)])
-def bus_settings(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> Settings:
-    """SQLite settings with each bus: the embedded one and NATS JetStream."""
-    return make_settings("sqlite", tmp_path, bus=request.param)
+def bus_settings(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> Iterator[Settings]:
+    """SQLite settings with each bus: the embedded one and NATS JetStream (stream deleted after)."""
+    s = make_settings("sqlite", tmp_path, bus=request.param)
+    yield s
+    if s.bus_url is not None:
+        from openmyna.bus.nats import NatsBus
+
+        NatsBus(s).drop()

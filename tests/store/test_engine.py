@@ -134,9 +134,7 @@ def test_unreachable_postgres_is_unavailable(tmp_path: Path, kind: StoreKind) ->
     assert info.value.code == "UNAVAILABLE"
 
 
-def test_concurrent_opens_of_a_fresh_store_all_succeed(
-    settings: Settings, kind: StoreKind
-) -> None:
+def test_concurrent_opens_of_a_fresh_store_all_succeed(settings: Settings, kind: StoreKind) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(4) as pool:

@@ -1,0 +1,111 @@
+"""The transactional outbox: a crash between commit and publish loses no event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import pytest
+from registry_helpers import MAEBASHI, person
+from sqlalchemy import func, select
+
+from openmyna.bus import Bus, Event, open_bus
+from openmyna.clock import FixedClock
+from openmyna.config import Settings
+from openmyna.errors import Unavailable
+from openmyna.registry import IdentityNotFound, IdentityStatus, Registries
+from openmyna.registry.tables import outbox
+
+
+class BrokenBus:
+    """A bus whose publishing fails, as if the broker were down."""
+
+    def __init__(self, inner: Bus) -> None:
+        self.inner = inner
+        self.attempts = 0
+
+    def publish(self, events: Sequence[Event]) -> None:
+        self.attempts += 1
+        raise Unavailable("bus down")
+
+    def subscribe(self, consumer: str, subjects: Sequence[str], handler: object) -> None:
+        self.inner.subscribe(consumer, subjects, handler)  # type: ignore[arg-type]
+
+    def pump(self, *, timeout: float = 0.0) -> int:
+        return self.inner.pump(timeout=timeout)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _unsent(regs: Registries) -> int:
+    with regs.municipality(MAEBASHI).store.transaction() as s:
+        return int(
+            s.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+            ).scalar_one()
+        )
+
+
+def test_crash_between_commit_and_publish_loses_nothing(
+    settings: Settings, clock: FixedClock
+) -> None:
+    broken = BrokenBus(open_bus(settings))
+    regs = Registries(settings, broken, clock)
+    regs.add_municipality(MAEBASHI)
+    a = regs.municipality(MAEBASHI)
+    r = a.move_in_from_abroad(person(), on=dt.date(2026, 3, 1), address="前橋市1番")
+    assert broken.attempts >= 1  # the relay tried, and failed after the commit
+    assert a.get(r.resident_code).resident_code == r.resident_code  # the change is committed
+    assert _unsent(regs) == 1
+    with pytest.raises(IdentityNotFound):
+        regs.index.by_resident_code(r.resident_code)  # the index never heard of it
+    regs.close()
+    broken.close()
+
+    # Restart with a working bus: opening relays the outbox, the index catches up.
+    bus = open_bus(settings)
+    regs = Registries(settings, bus, clock)
+    try:
+        assert _unsent(regs) == 0
+        entry = regs.index.by_resident_code(r.resident_code)
+        assert entry.status is IdentityStatus.CURRENT
+        assert entry.individual_number == r.individual_number
+    finally:
+        regs.close()
+        bus.close()
+
+
+def test_publishing_disabled_keeps_events_until_sync(settings: Settings, clock: FixedClock) -> None:
+    bus = open_bus(settings)
+    regs = Registries(settings, bus, clock, auto_relay=False)
+    try:
+        regs.add_municipality(MAEBASHI)
+        a = regs.municipality(MAEBASHI)
+        r = a.move_in_from_abroad(person(), on=dt.date(2026, 3, 1), address="前橋市1番")
+        a.change_name(r.resident_code, on=clock.today(), given_name="一", given_name_kana="ハジメ")
+        assert a.pending_events() == 2
+        assert regs.sync() == 2
+        assert a.pending_events() == 0
+        assert regs.index.by_resident_code(r.resident_code).given_name == "一"
+        assert regs.sync() == 0  # nothing left to relay
+    finally:
+        regs.close()
+        bus.close()
+
+
+def test_republished_events_have_one_effect(settings: Settings, clock: FixedClock) -> None:
+    """A crash after publish but before 'mark sent' publishes again; the index is unmoved."""
+    bus = open_bus(settings)
+    regs = Registries(settings, bus, clock)
+    try:
+        regs.add_municipality(MAEBASHI)
+        a = regs.municipality(MAEBASHI)
+        r = a.move_in_from_abroad(person(), on=dt.date(2026, 3, 1), address="前橋市1番")
+        with a.store.transaction() as s:
+            s.execute(outbox.update().values(sent_at=None))  # forget that it was sent
+        assert regs.sync() == 1
+        assert regs.index.by_resident_code(r.resident_code).version == 1
+    finally:
+        regs.close()
+        bus.close()
