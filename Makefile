@@ -21,7 +21,7 @@ test: setup-test lint typecheck pytest
 
 setup-test: $(BIN)/python
 	scripts/setup-test-env.sh
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[pg,nats,dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[pg,nats,pcsc,dev]'
 
 lint:
 	$(BIN)/ruff check src tests benchmarks

@@ -6,9 +6,11 @@ import math
 
 import pytest
 from registry_helpers import MAEBASHI, households, snapshot
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from openmyna.bus import staged
 from openmyna.clock import FixedClock
+from openmyna.config import Settings
 from openmyna.registry import (
     Arrival,
     EventType,
@@ -51,14 +53,13 @@ def test_bulk_registration_of_2000_residents(regs: Registries, clock: FixedClock
     assert hh.head_resident_code == first.resident_code
     assert hh.members[0].relationship.value == "世帯主"
 
-    # Events in chunks, one audit row per resident, everything relayed.
+    # Events in chunks, one audit row per resident naming its event, everything relayed.
     with a.store.transaction() as s:
-        types = s.execute(select(outbox.c.type)).scalars().all()
-        n_audit = s.execute(select(func.count()).select_from(audit_log)).scalar_one()
-    assert set(types) == {EventType.REGISTERED.value}
-    assert len(types) == result.events
+        audited = s.execute(select(audit_log.c.action, audit_log.c.event_id)).all()
+    assert len(audited) == 2000
+    assert {action for action, _ in audited} == {EventType.REGISTERED.value}
+    assert len({event_id for _, event_id in audited}) == result.events
     assert result.events >= math.ceil(2000 / EVENT_CHUNK)
-    assert n_audit == 2000
     assert a.pending_events() == 0
 
 
@@ -73,3 +74,24 @@ def test_a_refused_bulk_registration_writes_nothing(regs: Registries, clock: Fix
         a.register_households(items, batch_size=10)  # the bad one would be in batch 3
     assert info.value.context["household_index"] == 30
     assert snapshot(a.store) == before
+
+
+def test_bulk_events_are_staged_in_the_outbox(settings: Settings, clock: FixedClock) -> None:
+    quiet = Registries(settings, None, clock)  # no bus: the events wait in the outbox
+    try:
+        quiet.add_municipality(MAEBASHI)
+        a = quiet.municipality(MAEBASHI)
+        result = a.register_households(households(1200), batch_size=5000)
+        with a.store.transaction() as s:
+            events = staged(s, outbox)
+            rows = s.execute(select(audit_log.c.resident_code, audit_log.c.event_id)).all()
+        assert len(events) == result.events == a.pending_events()
+        assert {e.type for e in events} == {EventType.REGISTERED.value}
+        assert {e.source for e in events} == {f"registry.{MAEBASHI}"}
+        people = [(e.id, p) for e in events for p in e.data["residents"]]
+        assert max(len(e.data["residents"]) for e in events) == EVENT_CHUNK
+        assert len(people) == result.residents
+        # Each resident's audit row names the event that carries them.
+        assert {p["resident_code"]: event_id for event_id, p in people} == dict(rows)
+    finally:
+        quiet.close()

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 from registry_helpers import KOBE, MAEBASHI, person
-from sqlalchemy import select
 
-from openmyna.bus import Event, open_bus
+from openmyna.bus import Event, open_bus, staged
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 from openmyna.errors import OpenMynaError
@@ -20,17 +19,13 @@ from openmyna.registry import (
     MunicipalRegistry,
     Registries,
 )
-from openmyna.registry.events import utc
 from openmyna.registry.tables import outbox
 
 
 def outbox_events(reg: MunicipalRegistry) -> list[Event]:
     """Every event a registry has written, oldest first, as the relay would publish them."""
     with reg.store.transaction() as s:
-        rows = s.execute(select(outbox).order_by(outbox.c.outbox_id)).all()
-    return [
-        Event(r.event_id, r.type, r.source, utc(r.occurred_at), json.loads(r.data)) for r in rows
-    ]
+        return staged(s, outbox)
 
 
 @pytest.fixture

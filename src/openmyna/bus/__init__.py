@@ -6,6 +6,7 @@ durable log in the bus's own database) and ``NatsBus`` (NATS JetStream, when
 consumers make their effects idempotent with the inbox helpers (``idempotent``,
 ``claim_event``, ``processed_events_table``); producers that must not lose an event stage it
 in their own transaction with the outbox helpers (``outbox_table``, ``stage``, ``relay``).
+Every domain uses these same helpers; none keeps an outbox of its own.
 """
 
 from __future__ import annotations
@@ -33,7 +34,16 @@ from openmyna.bus.inbox import (
     processed_events_table,
 )
 from openmyna.bus.local import LocalBus
-from openmyna.bus.outbox import outbox_columns, outbox_table, relay, stage
+from openmyna.bus.outbox import (
+    Publisher,
+    outbox_columns,
+    outbox_rows,
+    outbox_table,
+    relay,
+    stage,
+    staged,
+    staged_count,
+)
 from openmyna.config import Settings
 
 __all__ = [
@@ -48,6 +58,7 @@ __all__ = [
     "InvalidEvent",
     "InvalidSubject",
     "LocalBus",
+    "Publisher",
     "already_processed",
     "claim_event",
     "idempotent",
@@ -55,11 +66,14 @@ __all__ = [
     "new_event",
     "open_bus",
     "outbox_columns",
+    "outbox_rows",
     "outbox_table",
     "processed_events_columns",
     "processed_events_table",
     "relay",
     "stage",
+    "staged",
+    "staged_count",
     "subject_matches",
 ]
 

@@ -2,20 +2,27 @@
 
 The bus lives in another database (or on NATS), so "commit the move, then publish" can lose
 the event if the process dies in between. Instead the domain stages its events in an outbox
-table *in its own transaction*; ``relay`` later publishes what is staged, in order, and
-deletes it. A crash between publishing and deleting publishes the same event ids again,
-which the bus and the consumers' inboxes absorb.
+table *in its own transaction*; ``relay`` later publishes what is staged, oldest first, and
+then deletes it. A crash between publishing and deleting publishes the same event ids again,
+which the bus and the consumers' inboxes absorb (at least once).
+
+Published rows are deleted, not kept with a "sent" mark: the outbox is a queue, not a
+history. The bus's log is the record of what was published, the domain's own audit log is
+its history of changes, and event data is often personal data that should not pile up in a
+second copy nobody reads. A queue that stays small also needs no index to find its unsent
+rows.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Column,
     DateTime,
@@ -23,15 +30,28 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     delete,
+    func,
     insert,
     select,
 )
 from sqlalchemy.orm import Session
 
-from openmyna.bus.events import Bus, Event, check_event
+from openmyna.bus.events import Event, check_event, encode_data
 
 DEFAULT_TABLE = "outbox"
+RELAY_BATCH = 500
+
+Transaction = Callable[[], AbstractContextManager[Session]]
+
+
+class Publisher(Protocol):
+    """The part of a ``Bus`` the relay needs."""
+
+    def publish(self, events: Sequence[Event]) -> None:
+        """Append events to the bus; durable once this returns."""
+        ...
 
 
 def outbox_columns() -> list[Column[Any]]:
@@ -47,7 +67,8 @@ def outbox_columns() -> list[Column[Any]]:
         Column("type", String(200), nullable=False),
         Column("source", String(200), nullable=False),
         Column("occurred_at", DateTime(timezone=True), nullable=False),
-        Column("data", JSON(), nullable=False),
+        # JSON as text: written as is by executemany and COPY, read back with json.loads.
+        Column("data", Text(), nullable=False),
     ]
 
 
@@ -59,43 +80,62 @@ def outbox_table(metadata: MetaData, name: str = DEFAULT_TABLE) -> Table:
     return Table(name, metadata, *outbox_columns(), sqlite_autoincrement=True)
 
 
-def stage(session: Session, table: Table, events: Sequence[Event]) -> None:
-    """Put events in the outbox inside the caller's transaction (published by ``relay``)."""
+def outbox_rows(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """The outbox rows of ``events`` after checking them, in order (for bulk inserts)."""
     rows = []
     for event in events:
-        check_event(event)
+        # Everything but the data here; encoding the data (once) checks it.
+        check_event(dataclasses.replace(event, data={}))
         rows.append(
             {
                 "event_id": event.id,
                 "type": event.type,
                 "source": event.source,
                 "occurred_at": event.occurred_at.astimezone(dt.UTC),
-                "data": dict(event.data),
+                "data": encode_data(event),
             }
         )
+    return rows
+
+
+def stage(session: Session, table: Table, events: Sequence[Event]) -> None:
+    """Put events in the outbox inside the caller's transaction (published by ``relay``)."""
+    rows = outbox_rows(events)
     if rows:
         session.execute(insert(table), rows)
 
 
+def staged(session: Session, table: Table, *, limit: int | None = None) -> list[Event]:
+    """The events waiting in the outbox, oldest first (at most ``limit``)."""
+    rows = session.execute(select(table).order_by(table.c.seq).limit(limit)).mappings()
+    return [_to_event(row) for row in rows]
+
+
+def staged_count(session: Session, table: Table) -> int:
+    """How many events wait in the outbox."""
+    return int(session.execute(select(func.count()).select_from(table)).scalar_one())
+
+
 def relay(
-    transaction: Callable[[], AbstractContextManager[Session]],
-    table: Table,
-    bus: Bus,
-    *,
-    batch: int = 500,
+    transaction: Transaction, table: Table, bus: Publisher, *, batch: int = RELAY_BATCH
 ) -> int:
-    """Publish everything staged, oldest first, deleting what the bus has stored; return count."""
+    """Publish everything staged, oldest first, deleting what the bus has stored; return count.
+
+    Reading, publishing and deleting are separate steps, so no database transaction stays
+    open while the bus works. Two relays running at once may both publish a batch; the bus
+    de-duplicates the repeated ids.
+    """
     total = 0
     while True:
         with transaction() as session:
-            rows = session.execute(select(table).order_by(table.c.seq).limit(batch)).all()
-            if not rows:
-                return total
-            events = [_to_event(row._mapping) for row in rows]
-            bus.publish(events)  # durable once it returns; a crash after it only repeats ids
-            session.execute(delete(table).where(table.c.seq.in_([row.seq for row in rows])))
-        total += len(rows)
-        if len(rows) < batch:
+            events = staged(session, table, limit=batch)
+        if not events:
+            return total
+        bus.publish(events)  # durable once it returns; a crash after it only repeats ids
+        with transaction() as session:
+            session.execute(delete(table).where(table.c.event_id.in_([e.id for e in events])))
+        total += len(events)
+        if len(events) < batch:
             return total
 
 
@@ -108,5 +148,5 @@ def _to_event(row: Any) -> Event:
         type=row["type"],
         source=row["source"],
         occurred_at=occurred_at,
-        data=row["data"],
+        data=json.loads(row["data"]),
     )

@@ -2,8 +2,9 @@
 
 Everything is validated first; then households are written in batches of a few thousand
 residents, one transaction each: codes and numbers from ``issue_arrays``, the rows of all
-tables inserted with ``executemany``, one ``registry.registered`` event per resident in the
-outbox. A failure part-way leaves whole batches only (each one complete with its events).
+tables inserted with ``executemany`` (``COPY`` on PostgreSQL), one ``registry.registered``
+event per ``EVENT_CHUNK`` residents staged in the bus outbox. A failure part-way leaves whole
+batches only (each one complete with its events).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from openmyna.bus import Event, stage
 from openmyna.clock import Clock
 from openmyna.numbers import to_strings
 from openmyna.registry import events as ev
@@ -116,7 +118,7 @@ def register_households(
         now = clock.now()
         hh_rows: list[dict[str, Any]] = []
         res_rows: list[dict[str, Any]] = []
-        out_rows: list[dict[str, Any]] = []
+        batch_events: list[Event] = []
         audit_rows: list[dict[str, Any]] = []
         k = 0
         for addr, members in batch:
@@ -163,16 +165,16 @@ def register_households(
             )
         for start in range(0, len(res_rows), EVENT_CHUNK):
             chunk = res_rows[start : start + EVENT_CHUNK]
-            out: dict[str, Any] = ev.outbox_row(
+            event = ev.registry_event(
                 EventType.REGISTERED, lg, ev.registered_data(chunk, lg, on), now
             )
-            out_rows.append(out)
+            batch_events.append(event)
             audit_rows.extend(
                 ev.audit_row(
                     now=now,
                     event_date=on,
                     action=EventType.REGISTERED.value,
-                    event_id=out["event_id"],
+                    event_id=event.id,
                     resident_code=p["resident_code"],
                     actor=actor,
                     reason=reason,
@@ -182,10 +184,10 @@ def register_households(
         with store.transaction() as s:
             insert_many(s, households, hh_rows)
             insert_many(s, residents, res_rows)
-            insert_many(s, outbox, out_rows)
+            stage(s, outbox, batch_events)
             insert_many(s, audit_log, audit_rows)
         done += n
-        events += len(out_rows)
+        events += len(batch_events)
         if progress is not None:
             progress(done)
     return BulkResult(households=len(planned), residents=total, events=events)

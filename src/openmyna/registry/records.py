@@ -17,6 +17,7 @@ from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from openmyna.bus import staged_count
 from openmyna.clock import Clock
 from openmyna.registry import events as ev
 from openmyna.registry import rules
@@ -42,7 +43,7 @@ from openmyna.registry.models import (
     Status,
 )
 from openmyna.registry.municipalities import Municipality
-from openmyna.registry.tables import audit_log, households, residents
+from openmyna.registry.tables import audit_log, households, outbox, residents
 from openmyna.store import Store
 
 if TYPE_CHECKING:
@@ -574,4 +575,5 @@ class RegistryRecords:
 
     def pending_events(self) -> int:
         """How many events wait in the outbox to be published."""
-        return ev.pending(self.store)
+        with self.store.transaction() as s:
+            return staged_count(s, outbox)

@@ -7,17 +7,16 @@ import threading
 from types import TracebackType
 from typing import Protocol
 
-from openmyna.bus import Bus
+from openmyna.bus import Bus, relay
 from openmyna.clock import Clock, SystemClock
 from openmyna.config import Settings
 from openmyna.errors import OpenMynaError
-from openmyna.registry import events as ev
 from openmyna.registry.errors import MunicipalityNotFound
 from openmyna.registry.index import IdentityIndex, NumberSource
 from openmyna.registry.models import MunicipalityInfo, Status
 from openmyna.registry.municipalities import find_municipality, validate_lg_code
 from openmyna.registry.services import MunicipalRegistry, NumberIssuer
-from openmyna.registry.tables import INDEX_KIND, NATIONAL_BODY, REGISTRY_KIND
+from openmyna.registry.tables import INDEX_KIND, NATIONAL_BODY, REGISTRY_KIND, outbox
 from openmyna.store import open_store
 
 log = logging.getLogger(__name__)
@@ -81,7 +80,7 @@ class Registries:
         if self.bus is None:
             return 0
         try:
-            return ev.relay(registry.store, self.bus, self.clock)
+            return relay(registry.store.transaction, outbox, self.bus)
         except (OpenMynaError, OSError) as exc:
             # Committed events stay in the outbox and go out on the next relay.
             log.warning(

@@ -17,11 +17,10 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
-    Text,
     text,
 )
 
-from openmyna.bus import processed_events_table
+from openmyna.bus import outbox_table, processed_events_table
 from openmyna.store import StoreKind, register_kind
 
 REGISTRY_KIND = "registry"
@@ -127,19 +126,8 @@ audit_log = Table(
     Index("ix_audit_log_resident_code", "resident_code"),
 )
 
-outbox = Table(
-    "outbox",
-    registry_metadata,
-    Column("outbox_id", Integer, primary_key=True, autoincrement=True),
-    Column("event_id", String(64), nullable=False, unique=True),
-    Column("type", String(64), nullable=False),
-    Column("source", String(64), nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
-    Column("data", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=True),
-    Index("ix_outbox_sent_at", "sent_at"),
-)
+# The bus's outbox (events staged with each change, relayed to the bus, then deleted).
+outbox = outbox_table(registry_metadata)
 
 # --- store kind "identity_index": one body, "national" ----------------------------------
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from openmyna.bus import outbox_columns
+
 revision = "registry_0001"
 down_revision = None
 branch_labels = None
@@ -116,20 +118,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("entry_id", name="pk_audit_log"),
     )
     op.create_index("ix_audit_log_resident_code", "audit_log", ["resident_code"])
-    op.create_table(
-        "outbox",
-        sa.Column("outbox_id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.String(64), nullable=False),
-        sa.Column("type", sa.String(64), nullable=False),
-        sa.Column("source", sa.String(64), nullable=False),
-        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("data", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("outbox_id", name="pk_outbox"),
-        sa.UniqueConstraint("event_id", name="uq_outbox_event_id"),
-    )
-    op.create_index("ix_outbox_sent_at", "outbox", ["sent_at"])
+    op.create_table("outbox", *outbox_columns(), sqlite_autoincrement=True)
     dialect = op.get_bind().dialect.name
     for statement in _PG_TRIGGERS if dialect == "postgresql" else _SQLITE_TRIGGERS:
         op.execute(statement)
