@@ -6,14 +6,17 @@ later domains (PKI, card, network, portal) join it here.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from typing import Any
 
 from openmyna.bus import Bus, open_bus
+from openmyna.card.lifecycle import CardLifecycle
 from openmyna.clock import Clock, SystemClock
 from openmyna.config import Settings
 from openmyna.errors import OpenMynaError
+from openmyna.pki import CertKind, Jpki
 from openmyna.registry import Registries
 
 log = logging.getLogger(__name__)
@@ -27,11 +30,21 @@ class Platform:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.bus: Bus = open_bus(settings)
+        self._closers: list[Any] = [self.bus]
         try:
             self.registries = Registries(settings, self.bus, self.clock)
+            self._closers.insert(0, self.registries)
+            self.jpki = Jpki.open(settings, self.clock)
+            self._closers.insert(0, self.jpki)
+            self.jpki.subscribe(self.bus)
+            self.cards = CardLifecycle.open(
+                settings, self.bus, self.clock, identities=self.registries.index, jpki=self.jpki
+            )
+            self._closers.insert(0, self.cards)
         except BaseException:
-            self.bus.close()
+            self._close_all()
             raise
+        self._deadlines_checked: dt.date | None = None
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
 
@@ -42,6 +55,9 @@ class Platform:
             "database": "postgresql" if self.settings.database_url else "sqlite",
             "bus": "nats" if self.settings.bus_url else "local",
             "municipalities": len(self.registries.list_municipalities()),
+            "pki": {
+                kind.value: self.jpki.ca_certificate(kind).serial_number > 0 for kind in CertKind
+            },
         }
 
     def endpoints(self) -> list[tuple[str, str]]:
@@ -49,12 +65,23 @@ class Platform:
         return [
             ("/healthz", "health and backends"),
             ("/api/registry/municipalities", "municipalities and their resident counts"),
+            ("/ocsp", "JPKI OCSP responder (RFC 6960, POST and GET)"),
+            ("/crl/auth", "CRL of the user-authentication CA (DER)"),
+            ("/crl/sign", "CRL of the signature CA (DER)"),
             ("/docs", "the HTTP API (OpenAPI)"),
         ]
 
     def sync_once(self, timeout: float = 0.0) -> int:
-        """Relay outboxes and deliver pending events once; how many events were relayed."""
-        return self.registries.sync(timeout)
+        """Relay outboxes, deliver pending events, refresh OCSP and CRLs; events relayed."""
+        relayed = self.registries.sync(timeout)
+        relayed += self.cards.relay()
+        self.bus.pump()
+        today = self.clock.today()
+        if self._deadlines_checked != today:  # card validity and move deadlines, daily
+            self.cards.check_deadlines()
+            self._deadlines_checked = today
+        self.jpki.maintain()
+        return relayed
 
     def start_background(self, interval: float = 1.0) -> None:
         """Keep relaying and delivering events in a background thread until stopped."""
@@ -84,5 +111,9 @@ class Platform:
     def close(self) -> None:
         """Stop background work and close every database and connection."""
         self.stop_background()
-        self.registries.close()
-        self.bus.close()
+        self._close_all()
+
+    def _close_all(self) -> None:
+        for part in self._closers:
+            part.close()
+        self._closers.clear()

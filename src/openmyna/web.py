@@ -51,7 +51,9 @@ def create_app(platform: Platform) -> FastAPI:
             f"<p>version {__version__}</p><ul>{rows}</ul></body></html>"
         )
 
+    from openmyna.pki.api import router as pki_router
     from openmyna.registry.api import router as registry_router
 
     app.include_router(registry_router(platform.registries), prefix="/api/registry")
+    app.include_router(pki_router(platform.jpki))
     return app

@@ -82,3 +82,48 @@ def test_unknown_resident_is_404(client: TestClient) -> None:
     r = client.get("/api/registry/102016/residents/00000000000")
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_ocsp_and_crl_are_served_by_the_one_app(client: TestClient, platform: Platform) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509 import ocsp
+
+    from openmyna.pki import CertKind, RevocationReason
+
+    resident = platform.registries.municipality("102016").list_residents(limit=1)[0]
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = platform.jpki.issue_auth_cert(
+        key.public_key(),
+        resident_code=resident.resident_code,
+        date_of_birth=resident.date_of_birth,
+        card_expiry=None,
+    )
+    issuer = platform.jpki.ca_certificate(CertKind.AUTH)
+    request = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate(cert, issuer, hashes.SHA1())
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
+
+    def status() -> ocsp.OCSPCertStatus:
+        r = client.post(
+            "/ocsp", content=request, headers={"content-type": "application/ocsp-request"}
+        )
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "application/ocsp-response"
+        answer = ocsp.load_der_ocsp_response(r.content)
+        assert answer.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
+        assert answer.serial_number == cert.serial_number
+        return answer.certificate_status
+
+    assert status() == ocsp.OCSPCertStatus.GOOD
+    assert platform.jpki.revoke(cert.serial_number, RevocationReason.KEY_COMPROMISE)
+    platform.sync_once()
+    assert status() == ocsp.OCSPCertStatus.REVOKED
+
+    crl = x509.load_der_x509_crl(client.get("/crl/auth").content)
+    assert crl.issuer == issuer.subject
+    assert crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None

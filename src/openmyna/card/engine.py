@@ -1,0 +1,473 @@
+"""The virtual My Number Card: applications, files, security state and APDU dispatch.
+
+``VirtualCard.transmit`` takes a command APDU and returns the response APDU, exactly as a
+card in a reader does; it never raises. The card has applications selected by AID (the JPKI
+AP, the 券面事項入力補助AP, the 券面AP and applets in the free space), each a flat set of
+elementary files selected by a 2-byte file id:
+
+- binary EFs (certificates, the token, the 券面 data), readable always or after a PIN;
+- PIN EFs, verified and changed while selected;
+- key EFs (RSA-2048, generated here and never exported), used by the sign command while
+  selected and after their PIN.
+
+Security state (the PINs verified in this session) belongs to the selected application: it
+is cleared when another application is selected and on ``reset`` (power cycle). PIN retry
+counters are persistent: ``on_change`` is called after every change of persistent state,
+before the response is returned, so a card file is saved before the caller learns the
+outcome of a PIN attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+from openmyna.card.apdu import (
+    SW,
+    APDUFormatError,
+    CommandAPDU,
+    parse_command,
+    respond,
+    sw_tries_left,
+)
+from openmyna.card.layout import JPKI_AID, KeyRef, PinRef
+from openmyna.card.pin import PinState
+from openmyna.card.tlv import encode_length, split_digest_info, tlv
+
+if TYPE_CHECKING:
+    from openmyna.card.free_space import AppletAccess, AppletInfo
+    from openmyna.card.personalize import Personalization
+
+log = logging.getLogger(__name__)
+
+#: The My Number Card's ATR as OpenSC's JPKI driver matches it (card-jpki.c): T=1,
+#: IFSC 254, no historical bytes, TCK 0x14.
+MY_NUMBER_CARD_ATR = bytes.fromhex("3BE000FF8131FE4514")
+
+KEY_BITS = 2048
+RSA_EXPONENT = 65537
+_PKCS1_OVERHEAD = 11
+
+INS_SELECT = 0xA4
+INS_READ_BINARY = 0xB0
+INS_VERIFY = 0x20
+INS_CHANGE_REFERENCE_DATA = 0x24
+INS_COMPUTE_SIGNATURE = 0x2A
+CLA_ISO = 0x00
+CLA_PROPRIETARY = 0x80
+
+
+class AppKind(StrEnum):
+    """What an application on the card is."""
+
+    JPKI = "jpki"
+    TEXT = "text"
+    FACE = "face"
+    APPLET = "applet"
+
+
+@dataclass
+class BinaryEF:
+    """A transparent EF; ``read_pin`` is the PIN EF that must be verified to read it."""
+
+    fid: int
+    data: bytes
+    read_pin: int | None = None
+
+
+@dataclass
+class PinEF:
+    """An EF holding a PIN (verify and change it while selected)."""
+
+    fid: int
+    pin: PinState
+
+
+@dataclass
+class KeyEF:
+    """An EF holding an RSA private key usable after ``pin_fid`` is verified."""
+
+    fid: int
+    key: rsa.RSAPrivateKey
+    pin_fid: int
+
+
+EF = BinaryEF | PinEF | KeyEF
+
+
+@dataclass
+class Application:
+    """An application (DF) on the card: an AID and its EFs by file id."""
+
+    aid: bytes
+    kind: AppKind
+    label: str = ""
+    files: dict[int, EF] = field(default_factory=dict)
+
+    def add(self, ef: EF) -> None:
+        """Add or replace an EF."""
+        self.files[ef.fid] = ef
+
+    def size(self) -> int:
+        """Bytes of binary data held (what the free space counts)."""
+        return sum(len(f.data) for f in self.files.values() if isinstance(f, BinaryEF))
+
+
+def new_key() -> rsa.RSAPrivateKey:
+    """A fresh RSA-2048 key, generated on the card."""
+    return rsa.generate_private_key(public_exponent=RSA_EXPONENT, key_size=KEY_BITS)
+
+
+def sign_pkcs1(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
+    """RSASSA-PKCS1-v1_5 over ``data`` as given (the card pads, it does not hash).
+
+    A DigestInfo of a known hash goes through the library's signer; anything else (e.g. the
+    36-byte MD5+SHA-1 of old TLS) is padded here and signed with the raw RSA operation.
+    """
+    known = split_digest_info(data)
+    if known is not None:
+        name, digest = known
+        algorithm = getattr(hashes, name.upper())()
+        return key.sign(digest, padding.PKCS1v15(), Prehashed(algorithm))
+    k = (key.key_size + 7) // 8
+    encoded = b"\x00\x01" + b"\xff" * (k - 3 - len(data)) + b"\x00" + data
+    numbers = key.private_numbers()
+    m = int.from_bytes(encoded, "big")
+    s1 = pow(m, numbers.dmp1, numbers.p)
+    s2 = pow(m, numbers.dmq1, numbers.q)
+    h = (numbers.iqmp * (s1 - s2)) % numbers.p
+    return (s2 + h * numbers.q).to_bytes(k, "big")
+
+
+class VirtualCard:
+    """An emulated My Number Card that answers ISO/IEC 7816-4 APDUs."""
+
+    atr: bytes = MY_NUMBER_CARD_ATR
+
+    def __init__(
+        self, card_id: str, applications: list[Application], *, personalized: bool = False
+    ) -> None:
+        self.card_id = card_id
+        self._apps: dict[bytes, Application] = {a.aid: a for a in applications}
+        self.personalized = personalized
+        #: Called after any change of persistent state (PIN counters, PINs, applets).
+        self.on_change: Callable[[], None] | None = None
+        self._app: Application | None = None
+        self._ef: EF | None = None
+        self._verified: set[int] = set()
+
+    # --- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def new(cls, card_id: str | None = None) -> VirtualCard:
+        """A blank card with its two JPKI keys generated inside (personalise it next)."""
+        from openmyna.card.jpki import blank_jpki_application
+
+        return cls(card_id or secrets.token_hex(8), [blank_jpki_application()])
+
+    # --- the card's surface -----------------------------------------------------------------
+
+    def transmit(self, apdu: bytes) -> bytes:
+        """Answer one command APDU with response data and ``SW1 SW2``; never raises."""
+        try:
+            command = parse_command(bytes(apdu))
+        except APDUFormatError as exc:
+            return respond(exc.sw)
+        except TypeError:
+            return respond(SW.WRONG_LENGTH)
+        try:
+            return self._dispatch(command)
+        except Exception as exc:  # noqa: BLE001 - a card answers every command with a status
+            log.error("card %s: internal error (%s)", self.card_id, type(exc).__name__)
+            return respond(SW.NO_PRECISE_DIAGNOSIS)
+
+    def reset(self) -> None:
+        """Power cycle: nothing selected, nothing verified; PIN counters are kept."""
+        self._app = None
+        self._ef = None
+        self._verified.clear()
+
+    def application(self, aid: bytes) -> Application | None:
+        """The application with ``aid`` (issuer and test use; the holder uses APDUs)."""
+        return self._apps.get(aid)
+
+    def applications(self) -> list[Application]:
+        """Every application on the card, in installation order."""
+        return list(self._apps.values())
+
+    def public_key(self, aid: bytes, fid: int) -> rsa.RSAPublicKey:
+        """The public half of a key EF (what issuance sends to the CA)."""
+        ef = self._file(aid, fid)
+        if not isinstance(ef, KeyEF):
+            raise KeyError("not a key EF")
+        return ef.key.public_key()
+
+    def pin(self, aid: bytes, fid: int) -> PinState:
+        """A PIN's state (the issuer's view: counters and rules, never the value)."""
+        ef = self._file(aid, fid)
+        if not isinstance(ef, PinEF):
+            raise KeyError("not a PIN EF")
+        return ef.pin
+
+    # --- issuer operations (not reachable through APDUs) -------------------------------------
+
+    def personalize(self, p: Personalization) -> None:
+        """Write an issued holder's certificates, PINs and 券面 data (once)."""
+        from openmyna.card.personalize import personalize
+
+        personalize(self, p)
+
+    def jpki_public_key(self, key: KeyRef) -> rsa.RSAPublicKey:
+        """The public half of a JPKI key, for the CA to certify."""
+        return self.public_key(JPKI_AID, key.fid)
+
+    def tries_left(self, pin: PinRef) -> int:
+        """A PIN's remaining tries (the counter's view)."""
+        return self.pin(pin.aid, pin.fid).tries_left
+
+    def reset_pin(self, pin: PinRef, new_value: str | None = None) -> None:
+        """PIN reset at the counter (初期化): refill the counter, optionally set a new value."""
+        from openmyna.card.personalize import reset_pin
+
+        reset_pin(self, pin, new_value)
+
+    def install_applet(
+        self,
+        aid: bytes,
+        files: Mapping[int, bytes],
+        *,
+        access: AppletAccess | str = "always",
+        pin: str | None = None,
+        pin_tries: int = 3,
+        label: str = "",
+    ) -> AppletInfo:
+        """Install an applet in the free space (空き領域); see ``free_space``."""
+        from openmyna.card.free_space import AppletAccess, install_applet
+
+        return install_applet(
+            self,
+            aid,
+            files,
+            access=AppletAccess(access),
+            pin=pin,
+            pin_tries=pin_tries,
+            label=label,
+        )
+
+    def remove_applet(self, aid: bytes) -> None:
+        """Remove an applet from the free space."""
+        from openmyna.card.free_space import remove_applet
+
+        remove_applet(self, aid)
+
+    def applets(self) -> list[AppletInfo]:
+        """The applets installed in the free space."""
+        from openmyna.card.free_space import applets
+
+        return applets(self)
+
+    def free_space_left(self) -> int:
+        """Bytes of free space still available."""
+        from openmyna.card.free_space import free_space_left
+
+        return free_space_left(self)
+
+    def _file(self, aid: bytes, fid: int) -> EF:
+        app = self._apps.get(aid)
+        if app is None or fid not in app.files:
+            raise KeyError("no such EF")
+        return app.files[fid]
+
+    def _add_application(self, app: Application) -> None:
+        self._apps[app.aid] = app
+
+    def _remove_application(self, aid: bytes) -> None:
+        if self._app is not None and self._app.aid == aid:
+            self.reset()
+        del self._apps[aid]
+
+    def changed(self) -> None:
+        """Tell the owner (e.g. the card file) that persistent state changed."""
+        if self.on_change is not None:
+            self.on_change()
+
+    # --- dispatch ---------------------------------------------------------------------------
+
+    def _dispatch(self, c: CommandAPDU) -> bytes:
+        cla_sw = _check_cla(c.cla)
+        if cla_sw is not None:
+            return respond(cla_sw)
+        if c.cla == CLA_ISO:
+            handler = {
+                INS_SELECT: self._select,
+                INS_READ_BINARY: self._read_binary,
+                INS_VERIFY: self._verify,
+                INS_CHANGE_REFERENCE_DATA: self._change_reference_data,
+            }.get(c.ins)
+        else:
+            handler = {INS_COMPUTE_SIGNATURE: self._compute_signature}.get(c.ins)
+        if handler is None:
+            return respond(SW.INS_NOT_SUPPORTED)
+        return handler(c)
+
+    def _select(self, c: CommandAPDU) -> bytes:
+        if c.p2 not in (0x00, 0x04, 0x0C):
+            return respond(SW.WRONG_P1P2)
+        if c.p1 == 0x04:
+            return self._select_application(c)
+        if c.p1 in (0x00, 0x02):
+            return self._select_file(c)
+        return respond(SW.WRONG_P1P2)
+
+    def _select_application(self, c: CommandAPDU) -> bytes:
+        if not c.data:  # no DF name: back to the MF
+            self.reset()
+            return respond(SW.OK)
+        if len(c.data) > 16:
+            return respond(SW.WRONG_LENGTH)
+        app = self._apps.get(c.data)
+        if app is None:
+            return respond(SW.FILE_NOT_FOUND)
+        if app is not self._app:
+            self._verified.clear()  # security status belongs to the application
+        self._app = app
+        self._ef = None
+        if c.p2 == 0x0C:
+            return respond(SW.OK)
+        return respond(SW.OK, tlv(0x6F, tlv(0x84, app.aid)))
+
+    def _select_file(self, c: CommandAPDU) -> bytes:
+        if c.p1 == 0x00 and c.data in (b"", b"\x3f\x00"):
+            self.reset()
+            return respond(SW.OK)
+        if len(c.data) != 2:
+            return respond(SW.WRONG_LENGTH)
+        fid = int.from_bytes(c.data, "big")
+        ef = self._app.files.get(fid) if self._app is not None else None
+        if ef is None:
+            return respond(SW.FILE_NOT_FOUND)
+        self._ef = ef
+        if c.p2 == 0x0C:
+            return respond(SW.OK)
+        body = tlv(0x83, c.data)
+        if isinstance(ef, BinaryEF):
+            body = tlv(0x80, len(ef.data).to_bytes(2, "big")) + tlv(0x82, b"\x01") + body
+        return respond(SW.OK, b"\x62" + encode_length(len(body)) + body)
+
+    def _read_binary(self, c: CommandAPDU) -> bytes:
+        if c.p1 & 0x80:  # short EF identifier: no file here has one
+            return respond(SW.WRONG_P1P2)
+        if c.data or c.ne is None:
+            return respond(SW.WRONG_LENGTH)
+        ef = self._ef
+        if ef is None:
+            return respond(SW.NO_CURRENT_EF)
+        if not isinstance(ef, BinaryEF):
+            return respond(SW.INCOMPATIBLE_FILE)
+        if ef.read_pin is not None and ef.read_pin not in self._verified:
+            return respond(SW.SECURITY_NOT_SATISFIED)
+        offset = (c.p1 << 8) | c.p2
+        size = len(ef.data)
+        if offset > size:
+            return respond(SW.WRONG_OFFSET)
+        chunk = ef.data[offset : offset + c.ne]
+        if len(chunk) < c.ne and not c.le_is_max:
+            return respond(SW.END_OF_FILE, chunk)
+        return respond(SW.OK, chunk)
+
+    def _current_pin(self) -> PinEF | int:
+        ef = self._ef
+        if ef is None:
+            return SW.NO_CURRENT_EF
+        if not isinstance(ef, PinEF):
+            return SW.INCOMPATIBLE_FILE
+        return ef
+
+    def _verify(self, c: CommandAPDU) -> bytes:
+        if c.p1 != 0x00 or c.p2 != 0x80:
+            return respond(SW.WRONG_P1P2)
+        current = self._current_pin()
+        if isinstance(current, int):
+            return respond(current)
+        pin = current.pin
+        if not c.data:  # a status query: the counter, also when it is at 0
+            return respond(sw_tries_left(pin.tries_left))
+        if pin.blocked:
+            return respond(SW.AUTH_METHOD_BLOCKED)
+        if pin.matches(c.data):
+            if pin.tries_left != pin.max_tries:
+                pin.tries_left = pin.max_tries
+                self.changed()
+            self._verified.add(current.fid)
+            return respond(SW.OK)
+        pin.tries_left -= 1
+        self._verified.discard(current.fid)
+        self.changed()  # saved before the holder learns the outcome
+        return respond(sw_tries_left(pin.tries_left))
+
+    def _change_reference_data(self, c: CommandAPDU) -> bytes:
+        if c.p1 != 0x01 or c.p2 != 0x80:
+            return respond(SW.WRONG_P1P2)
+        current = self._current_pin()
+        if isinstance(current, int):
+            return respond(current)
+        if not c.data:
+            return respond(SW.WRONG_LENGTH)
+        pin = current.pin
+        if pin.blocked:
+            return respond(SW.AUTH_METHOD_BLOCKED)
+        if current.fid not in self._verified:
+            return respond(SW.SECURITY_NOT_SATISFIED)
+        if not pin.rule.changeable:
+            return respond(SW.CONDITIONS_NOT_SATISFIED)
+        try:
+            value = c.data.decode("ascii")
+        except UnicodeDecodeError:
+            return respond(SW.WRONG_DATA)
+        if not pin.rule.allows(value):
+            return respond(SW.WRONG_DATA)
+        pin.set_value(value)
+        self.changed()
+        return respond(SW.OK)
+
+    def _compute_signature(self, c: CommandAPDU) -> bytes:
+        if c.p1 != 0x00 or c.p2 != 0x80:
+            return respond(SW.WRONG_P1P2)
+        ef = self._ef
+        if not isinstance(ef, KeyEF):
+            return respond(SW.NO_CURRENT_EF)
+        if ef.pin_fid not in self._verified:
+            return respond(SW.SECURITY_NOT_SATISFIED)
+        k = (ef.key.key_size + 7) // 8
+        if not c.data or c.ne is None or c.ne < k:
+            return respond(SW.WRONG_LENGTH)
+        if len(c.data) > k - _PKCS1_OVERHEAD:
+            return respond(SW.WRONG_DATA)
+        return respond(SW.OK, sign_pkcs1(ef.key, c.data))
+
+
+def _check_cla(cla: int) -> SW | None:
+    """None for the two classes this card speaks (00, 80), else the status to answer."""
+    if cla in (CLA_ISO, CLA_PROPRIETARY):
+        return None
+    if cla & 0x60 == 0x00 and cla != 0xFF:  # 0x00-0x1F and 0x80-0x9F: first layout
+        if cla & 0x10:
+            return SW.CHAINING_NOT_SUPPORTED
+        if cla & 0x0C:
+            return SW.SECURE_MESSAGING_NOT_SUPPORTED
+        return SW.LOGICAL_CHANNEL_NOT_SUPPORTED
+    if 0x40 <= cla <= 0x7F:  # further interindustry class: logical channels 4-19
+        if cla & 0x20:
+            return SW.SECURE_MESSAGING_NOT_SUPPORTED
+        if cla & 0x10:
+            return SW.CHAINING_NOT_SUPPORTED
+        return SW.LOGICAL_CHANNEL_NOT_SUPPORTED
+    return SW.CLA_NOT_SUPPORTED

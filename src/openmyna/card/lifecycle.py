@@ -1,0 +1,542 @@
+"""The card's lifecycle (SPEC C1, C2): application, issuance, loss, reissue, loss of effect.
+
+``CardLifecycle`` keeps the card register (store kind ``card``, body ``jlis``: the issuer's
+role) and runs the steps a municipality's counter and J-LIS take:
+
+- **application** (交付申請) at the counter, online, or with the birth registration (the
+  ``registry.birth`` event's ``card_application``);
+- **issuance** (交付) after identity verification: a new ``VirtualCard`` generates its keys,
+  the JPKI issuer certifies the public keys, the card is personalised and the initial PINs
+  are set; a previous valid card of the same person is revoked (reissue);
+- **loss** (紛失, ``card.lost``: suspended) and **found** (``card.found``), **return** (返納);
+- **PIN reset at the counter** (暗証番号の初期化) after identity verification;
+- **loss of effect** (失効) on death and on moving abroad (registry events), on a move-in
+  registered too late or not at all, and without the continued-use step after a move;
+  **expiry** on the day after the validity ends (``check_deadlines``, against the clock).
+
+Registry events arrive through a durable bus consumer (``card-lifecycle``), applied once
+each with the bus's inbox; card events leave through the transactional outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol
+
+from sqlalchemy import delete, insert, select, update
+
+from openmyna.bus import Bus, Event, idempotent, relay
+from openmyna.card import rules
+from openmyna.card.engine import VirtualCard
+from openmyna.card.errors import (
+    CardNotFound,
+    CardTransitionRefused,
+    HolderNotResident,
+)
+from openmyna.card.issuance import CertificateIssuer, make_card, open_jpki
+from openmyna.card.layout import PinRef
+from openmyna.card.models import (
+    ApplicationChannel,
+    ApplicationStatus,
+    CardApplication,
+    CardAuditEntry,
+    CardEventType,
+    CardRecord,
+    CardStatus,
+    IssuedCard,
+    StatusReason,
+)
+from openmyna.card.personalize import DataSigner
+from openmyna.card.pin import PinRule
+from openmyna.card.register import (
+    Register,
+    application_of,
+    checked,
+    record_of,
+    serial_hex,
+    who,
+)
+from openmyna.card.registry_events import (
+    AWAITING_CONTINUATION,
+    SUBJECTS,
+    RegistryEffects,
+)
+from openmyna.card.tables import (
+    CARD_KIND,
+    ISSUER_BODY,
+    applications,
+    audit_log,
+    cards,
+    moves,
+    outbox,
+    processed_events,
+)
+from openmyna.clock import Clock, SystemClock
+from openmyna.config import Settings
+from openmyna.errors import OpenMynaError
+from openmyna.registry import IdentityEntry, IdentityStatus
+from openmyna.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "card-lifecycle"
+
+
+class IdentitySource(Protocol):
+    """The national identity index (本人確認情報), as issuance reads it."""
+
+    def by_resident_code(self, resident_code: str) -> IdentityEntry:
+        """The entry of a resident-record code."""
+        ...
+
+
+class CardLifecycle:
+    """The card register and the steps of a card's life."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        identities: IdentitySource,
+        jpki: Callable[[], CertificateIssuer],
+        signer: Callable[[], DataSigner],
+        bus: Bus | None = None,
+        auto_relay: bool = True,
+        owns_jpki: bool = False,
+    ) -> None:
+        """``jpki`` and ``signer`` are factories, called once when issuance first needs them.
+
+        With ``owns_jpki``, ``close`` also closes the issuer the factory opened.
+        """
+        self.store = store
+        self.clock = clock
+        self.identities = identities
+        self.bus = bus
+        self.auto_relay = auto_relay
+        self._jpki_factory = jpki
+        self._owns_jpki = owns_jpki
+        self._jpki: CertificateIssuer | None = None
+        self._signer_factory = signer
+        self._signer: DataSigner | None = None
+        self.register = Register(clock)
+        self.effects = RegistryEffects(self.register)
+        self._apply = idempotent(store.transaction, processed_events, CONSUMER, self.effects.apply)
+        if bus is not None:
+            self.subscribe(bus)
+            self.relay()
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        bus: Bus | None = None,
+        clock: Clock | None = None,
+        *,
+        identities: IdentitySource,
+        jpki: CertificateIssuer | None = None,
+        signer: DataSigner | None = None,
+    ) -> CardLifecycle:
+        """The register of ``settings`` (JPKI issuer and data signer opened when first used)."""
+        from openmyna.card.signer import CardDataSigner
+
+        clk = clock or SystemClock()
+        return cls(
+            open_store(settings, CARD_KIND, ISSUER_BODY),
+            clk,
+            identities=identities,
+            jpki=(lambda: jpki) if jpki is not None else (lambda: open_jpki(settings, clk)),
+            signer=(lambda: signer)
+            if signer is not None
+            else (lambda: CardDataSigner.open(settings, clk)),
+            bus=bus,
+            owns_jpki=jpki is None,
+        )
+
+    def close(self) -> None:
+        """Release the register's connections (and an issuer this object opened)."""
+        closer = getattr(self._jpki, "close", None)
+        if self._owns_jpki and callable(closer):
+            closer()
+        self._jpki = None
+        self.store.close()
+
+    def __enter__(self) -> CardLifecycle:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _issuer(self) -> CertificateIssuer:
+        if self._jpki is None:
+            self._jpki = self._jpki_factory()
+        return self._jpki
+
+    def _data_signer(self) -> DataSigner:
+        if self._signer is None:
+            self._signer = self._signer_factory()
+        return self._signer
+
+    # --- bus ---------------------------------------------------------------------------------
+
+    def subscribe(self, bus: Bus) -> None:
+        """Follow the registries' events as the durable consumer ``card-lifecycle``."""
+        self.bus = bus
+        bus.subscribe(CONSUMER, list(SUBJECTS), self.handle)
+
+    def handle(self, event: Event) -> None:
+        """Bus handler: apply one registry event at most once, then relay card events."""
+        self._apply(event)
+        self.relay()
+
+    def relay(self) -> int:
+        """Publish staged card events (failures are kept for the next relay)."""
+        if self.bus is None or not self.auto_relay:
+            return 0
+        try:
+            return relay(self.store.transaction, outbox, self.bus)
+        except (OpenMynaError, OSError) as exc:
+            log.warning("relay of card events failed (%s); kept in the outbox", type(exc).__name__)
+            return 0
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def card(self, card_id: str) -> CardRecord:
+        """A card of the register."""
+        with self.store.transaction() as s:
+            row = s.execute(select(cards).where(cards.c.card_id == card_id)).mappings().first()
+        if row is None:
+            raise CardNotFound("no card with that id")
+        return record_of(row)
+
+    def cards(
+        self, resident_code: str | None = None, status: CardStatus | None = None
+    ) -> list[CardRecord]:
+        """Cards, newest first, optionally of one person or in one status."""
+        query = select(cards).order_by(cards.c.issued_on.desc(), cards.c.card_id)
+        if resident_code is not None:
+            query = query.where(cards.c.resident_code == resident_code)
+        if status is not None:
+            query = query.where(cards.c.status == status.value)
+        with self.store.transaction() as s:
+            return [record_of(r) for r in s.execute(query).mappings()]
+
+    def valid_card(self, resident_code: str) -> CardRecord | None:
+        """The person's card that is active or suspended, if any."""
+        with self.store.transaction() as s:
+            row = self.register.valid_row(s, resident_code)
+        return None if row is None else record_of(row)
+
+    def applications(self, resident_code: str | None = None) -> list[CardApplication]:
+        """Card applications, oldest first."""
+        query = select(applications).order_by(applications.c.applied_on)
+        if resident_code is not None:
+            query = query.where(applications.c.resident_code == resident_code)
+        with self.store.transaction() as s:
+            return [application_of(r) for r in s.execute(query).mappings()]
+
+    def audit_entries(self, card_id: str | None = None) -> list[CardAuditEntry]:
+        """The audit log, oldest first."""
+        query = select(audit_log).order_by(audit_log.c.entry_id)
+        if card_id is not None:
+            query = query.where(audit_log.c.card_id == card_id)
+        with self.store.transaction() as s:
+            return [CardAuditEntry(**dict(r)) for r in s.execute(query).mappings()]
+
+    # --- application and issuance (C1) -----------------------------------------------------------
+
+    def _current_identity(self, resident_code: str) -> IdentityEntry:
+        entry = self.identities.by_resident_code(resident_code)
+        if entry.status is not IdentityStatus.CURRENT:
+            raise HolderNotResident("the person is not a current resident")
+        return entry
+
+    def apply(
+        self,
+        resident_code: str,
+        *,
+        channel: ApplicationChannel | str = ApplicationChannel.COUNTER,
+        actor: str = "counter",
+        reason: str = "card application",
+    ) -> CardApplication:
+        """Record a card application (交付申請) for a current resident."""
+        actor, reason = who(actor, reason)
+        entry = self._current_identity(resident_code)
+        with self.store.transaction() as s:
+            app_id = self.register.insert_application(
+                s, resident_code, entry.lg_code, ApplicationChannel(channel), self.clock.today()
+            )
+            self.register.audit(
+                s, "card.applied", actor=actor, reason=reason, resident_code=resident_code
+            )
+            row = (
+                s.execute(select(applications).where(applications.c.application_id == app_id))
+                .mappings()
+                .one()
+            )
+        return application_of(row)
+
+    def issue(
+        self,
+        resident_code: str,
+        *,
+        auth_pin: str,
+        sign_password: str | None,
+        text_pin: str | None = None,
+        identity_check: str,
+        application_id: str | None = None,
+        replace: bool = False,
+        actor: str = "counter",
+        reason: str = "card issuance",
+    ) -> IssuedCard:
+        """Issue a card on a pending application, after identity verification (交付).
+
+        ``text_pin`` defaults to ``auth_pin`` (the text AP's PIN is set at the same time).
+        ``sign_password`` may be None only for residents under 15, who get no signature
+        certificate. With ``replace`` a valid card of the same person is revoked (reissue);
+        without it such a card is a conflict.
+        """
+        actor, reason = who(actor, reason)
+        check = checked(identity_check)
+        entry = self._current_identity(resident_code)
+        today = self.clock.today()
+        expiry = rules.card_expiry(entry.date_of_birth, today)
+        adult = rules.age_on(entry.date_of_birth, today) >= rules.SIGN_CERT_MIN_AGE
+        PinRule.AUTH_PIN.require(auth_pin)
+        PinRule.TEXT_PIN.require(text_pin or auth_pin)
+        if sign_password is not None or adult:
+            PinRule.SIGN_PASSWORD.require(sign_password or "")
+        with self.store.transaction() as s:
+            self.register.pending_application(s, resident_code, application_id)
+            if self.register.valid_row(s, resident_code) is not None and not replace:
+                raise CardTransitionRefused("the person already holds a valid card; reissue it")
+        card, auth_cert, sign_cert = make_card(
+            entry,
+            self._issuer(),
+            self._data_signer(),
+            card_expiry=expiry,
+            auth_pin=auth_pin,
+            sign_password=sign_password,
+            text_pin=text_pin or auth_pin,
+        )
+        with self.store.transaction() as s:
+            application = self.register.pending_application(s, resident_code, application_id)
+            previous = self.register.valid_row(s, resident_code)
+            if previous is not None:
+                if not replace:
+                    raise CardTransitionRefused("the person already holds a valid card")
+                self.register.transition(
+                    s,
+                    previous,
+                    CardStatus.REVOKED,
+                    StatusReason.REISSUED,
+                    CardEventType.REVOKED,
+                    actor=actor,
+                    reason="reissued",
+                )
+            values = {
+                "card_id": card.card_id,
+                "resident_code": resident_code,
+                "lg_code": entry.lg_code,
+                "application_id": application["application_id"],
+                "status": CardStatus.ACTIVE.value,
+                "status_reason": None,
+                "issued_on": today,
+                "expires_on": expiry,
+                "auth_cert_serial": serial_hex(auth_cert),
+                "sign_cert_serial": serial_hex(sign_cert),
+                "updated_at": self.clock.now(),
+            }
+            s.execute(insert(cards).values(values))
+            s.execute(
+                update(applications)
+                .where(applications.c.application_id == application["application_id"])
+                .values(
+                    status=ApplicationStatus.ISSUED.value,
+                    card_id=card.card_id,
+                    updated_at=self.clock.now(),
+                )
+            )
+            event_id = self.register.stage(s, CardEventType.ISSUED, values, None)
+            self.register.audit(
+                s,
+                CardEventType.ISSUED.value,
+                actor=actor,
+                reason=f"{reason}; identity check: {check}",
+                card_id=card.card_id,
+                resident_code=resident_code,
+                event_id=event_id,
+            )
+            row = self.register.card_row(s, card.card_id)
+        self.relay()
+        return IssuedCard(record_of(row), card)
+
+    def reissue(
+        self,
+        resident_code: str,
+        *,
+        auth_pin: str,
+        sign_password: str | None,
+        text_pin: str | None = None,
+        identity_check: str,
+        actor: str = "counter",
+        reason: str = "card reissue",
+    ) -> IssuedCard:
+        """Apply and issue a new card, revoking the person's valid card (再交付)."""
+        application = self.apply(
+            resident_code, channel=ApplicationChannel.REISSUE, actor=actor, reason=reason
+        )
+        return self.issue(
+            resident_code,
+            auth_pin=auth_pin,
+            sign_password=sign_password,
+            text_pin=text_pin,
+            identity_check=identity_check,
+            application_id=application.application_id,
+            replace=True,
+            actor=actor,
+            reason=reason,
+        )
+
+    # --- status changes (C2) ---------------------------------------------------------------------
+
+    def _change(
+        self,
+        card_id: str,
+        allowed: tuple[CardStatus, ...],
+        status: CardStatus,
+        why: StatusReason | None,
+        event: CardEventType,
+        *,
+        actor: str,
+        reason: str,
+        only_reason: StatusReason | None = None,
+    ) -> CardRecord:
+        actor, reason = who(actor, reason)
+        with self.store.transaction() as s:
+            row = self.register.card_row(s, card_id)
+            current = CardStatus(row["status"])
+            if current not in allowed or (
+                only_reason is not None and row["status_reason"] != only_reason.value
+            ):
+                raise CardTransitionRefused(
+                    f"a {current.value} card cannot go to {status.value}", card_id=card_id
+                )
+            self.register.transition(s, row, status, why, event, actor=actor, reason=reason)
+            result = self.register.card_row(s, card_id)
+        self.relay()
+        return record_of(result)
+
+    def report_lost(
+        self, card_id: str, *, actor: str = "holder", reason: str = "reported lost"
+    ) -> CardRecord:
+        """Suspend a card reported lost or stolen (一時停止, ``card.lost``)."""
+        return self._change(
+            card_id,
+            (CardStatus.ACTIVE,),
+            CardStatus.SUSPENDED,
+            StatusReason.LOST,
+            CardEventType.LOST,
+            actor=actor,
+            reason=reason,
+        )
+
+    def report_found(
+        self, card_id: str, *, actor: str = "holder", reason: str = "found again"
+    ) -> CardRecord:
+        """Lift the suspension of a lost card that was found (``card.found``)."""
+        return self._change(
+            card_id,
+            (CardStatus.SUSPENDED,),
+            CardStatus.ACTIVE,
+            None,
+            CardEventType.FOUND,
+            actor=actor,
+            reason=reason,
+            only_reason=StatusReason.LOST,
+        )
+
+    def return_card(
+        self, card_id: str, *, actor: str = "counter", reason: str = "returned by the holder"
+    ) -> CardRecord:
+        """The holder returns the card (返納, ``card.returned``)."""
+        return self._change(
+            card_id,
+            (CardStatus.ACTIVE, CardStatus.SUSPENDED),
+            CardStatus.RETURNED,
+            StatusReason.RETURNED,
+            CardEventType.RETURNED,
+            actor=actor,
+            reason=reason,
+        )
+
+    def unlock_pin(
+        self,
+        card: VirtualCard,
+        pin: PinRef,
+        *,
+        identity_check: str,
+        new_value: str | None = None,
+        actor: str = "counter",
+        reason: str = "PIN reset at the counter",
+    ) -> None:
+        """Reset a locked or forgotten PIN at the counter (初期化), after identity verification."""
+        actor, reason = who(actor, reason)
+        check = checked(identity_check)
+        record = self.card(card.card_id)
+        if record.status is not CardStatus.ACTIVE:
+            raise CardTransitionRefused("only an active card's PIN can be reset")
+        self._current_identity(record.resident_code)
+        if new_value is not None:
+            pin.rule.require(new_value)
+        card.reset_pin(pin, new_value)
+        with self.store.transaction() as s:
+            self.register.audit(
+                s,
+                "card.pin_reset",
+                actor=actor,
+                reason=f"{reason} ({pin.name.lower()}); identity check: {check}",
+                card_id=record.card_id,
+                resident_code=record.resident_code,
+            )
+
+    def record_continued_use(
+        self, card_id: str, *, actor: str = "counter", reason: str = "continued use after a move"
+    ) -> CardRecord:
+        """The continued-use step (継続利用) at the new municipality after a move-in."""
+        actor, reason = who(actor, reason)
+        with self.store.transaction() as s:
+            row = self.register.card_row(s, card_id)
+            if row["status"] != CardStatus.ACTIVE.value:
+                raise CardTransitionRefused("only an active card continues after a move")
+            move = (
+                s.execute(select(moves).where(moves.c.resident_code == row["resident_code"]))
+                .mappings()
+                .first()
+            )
+            if move is None or move["state"] != AWAITING_CONTINUATION:
+                raise CardTransitionRefused("no registered move-in awaits the card")
+            s.execute(delete(moves).where(moves.c.resident_code == row["resident_code"]))
+            self.register.audit(
+                s,
+                "card.continued",
+                actor=actor,
+                reason=reason,
+                card_id=card_id,
+                resident_code=row["resident_code"],
+            )
+        return self.card(card_id)
+
+    def check_deadlines(self) -> list[CardRecord]:
+        """Expire cards past validity and end cards whose move deadlines passed; the changed."""
+        with self.store.transaction() as s:
+            changed = self.effects.apply_deadlines(s, self.clock.today())
+        self.relay()
+        return [self.card(c) for c in changed]

@@ -1,0 +1,120 @@
+"""The card register's public data: frozen value objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openmyna.card.engine import VirtualCard
+
+
+class CardStatus(StrEnum):
+    """Where a card stands (有効 / 一時停止 / 失効 / 有効期限切れ / 返納)."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    RETURNED = "returned"
+
+    @property
+    def valid(self) -> bool:
+        """Whether the card still counts as the holder's card (active or suspended)."""
+        return self in (CardStatus.ACTIVE, CardStatus.SUSPENDED)
+
+
+class StatusReason(StrEnum):
+    """Why a card left the active state."""
+
+    LOST = "lost"
+    REISSUED = "reissued"
+    DIED = "died"
+    MOVED_ABROAD = "moved_abroad"
+    MOVE_IN_LATE = "move_in_late"
+    MOVE_IN_DEADLINE = "move_in_deadline"
+    CONTINUATION_DEADLINE = "continuation_deadline"
+    EXPIRED = "expired"
+    RETURNED = "returned"
+
+
+class CardEventType(StrEnum):
+    """The card register's events on the bus (data: resident_code, card_id, …)."""
+
+    ISSUED = "card.issued"
+    LOST = "card.lost"
+    FOUND = "card.found"
+    REVOKED = "card.revoked"
+    RETURNED = "card.returned"
+    EXPIRED = "card.expired"
+
+
+class ApplicationStatus(StrEnum):
+    """A card application (交付申請)."""
+
+    PENDING = "pending"
+    ISSUED = "issued"
+    CANCELLED = "cancelled"
+
+
+class ApplicationChannel(StrEnum):
+    """How the application was made."""
+
+    COUNTER = "counter"
+    BIRTH = "birth"
+    ONLINE = "online"
+    REISSUE = "reissue"
+
+
+@dataclass(frozen=True)
+class CardRecord:
+    """A card in the register."""
+
+    card_id: str
+    resident_code: str
+    lg_code: str
+    application_id: str | None
+    status: CardStatus
+    status_reason: StatusReason | None
+    issued_on: dt.date
+    expires_on: dt.date
+    auth_cert_serial: str
+    sign_cert_serial: str | None
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CardApplication:
+    """A card application (交付申請)."""
+
+    application_id: str
+    resident_code: str
+    lg_code: str
+    channel: ApplicationChannel
+    applied_on: dt.date
+    status: ApplicationStatus
+    card_id: str | None
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    """What issuance hands over: the register's record and the card itself."""
+
+    record: CardRecord
+    card: VirtualCard
+
+
+@dataclass(frozen=True)
+class CardAuditEntry:
+    """One append-only audit record of the card register."""
+
+    entry_id: int
+    recorded_at: dt.datetime
+    action: str
+    card_id: str | None
+    resident_code: str | None
+    event_id: str | None
+    actor: str
+    reason: str

@@ -1,0 +1,1 @@
+"""Alembic migrations of the JPKI issuer's database (store kind ``pki``)."""

@@ -1,0 +1,208 @@
+"""Helpers shared by the card tests (imported as a plain module): a stub JPKI issuer, cards."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from typing import Any, ClassVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from openmyna.card import HolderData, Personalization, VirtualCard
+from openmyna.card.layout import KeyRef
+from openmyna.card.signer import CardDataSigner
+from openmyna.card.state import dump_card, load_card
+from openmyna.clock import FixedClock
+from openmyna.errors import InvalidInput
+
+AUTH_PIN = "1234"
+SIGN_PASSWORD = "ABC123XYZ"
+TEXT_PIN = "5678"
+NUMBER = "123456789018"
+NOW = dt.datetime(2026, 4, 1, 0, 0, tzinfo=dt.UTC)
+
+
+class StubUnder15(InvalidInput):
+    """What the real issuer raises for a signature certificate of a child."""
+
+    code = "SIGN_CERT_UNDER_15"
+
+
+@functools.cache
+def _ca_key(which: str) -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _name(ou: str, cn: str | None = None) -> x509.Name:
+    attrs = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "JPKI"),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ou),
+    ]
+    if cn:
+        attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))
+    return x509.Name(attrs)
+
+
+class StubJpki:
+    """A tiny stand-in for ``openmyna.pki.Jpki`` with the same methods (tests only)."""
+
+    OU: ClassVar[dict[str, str]] = {
+        "auth": "JPKI for user authentication",
+        "sign": "JPKI for digital signature",
+    }
+
+    def __init__(self, now: dt.datetime = NOW) -> None:
+        self.now = now
+        self.issued: list[tuple[str, str]] = []  # (kind, resident_code)
+        self._cas = {k: self._ca(k) for k in ("auth", "sign")}
+
+    def _ca(self, kind: str) -> x509.Certificate:
+        key = _ca_key(kind)
+        name = _name(self.OU[kind])
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(self.now - dt.timedelta(days=1))
+            .not_valid_after(self.now + dt.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+
+    @staticmethod
+    def _kind(kind: Any) -> str:
+        text = str(getattr(kind, "value", kind)).lower()
+        return "auth" if "auth" in text else "sign"
+
+    def ca_certificate(self, kind: Any) -> x509.Certificate:
+        """The CA certificate of a kind."""
+        return self._cas[self._kind(kind)]
+
+    def _issue(self, kind: str, public_key: rsa.RSAPublicKey, expiry: dt.date) -> x509.Certificate:
+        ca = self._cas[kind]
+        end = dt.datetime.combine(expiry, dt.time(23, 59), tzinfo=dt.UTC)
+        return (
+            x509.CertificateBuilder()
+            .subject_name(_name(self.OU[kind], "stub"))
+            .issuer_name(ca.subject)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(self.now - dt.timedelta(minutes=1))
+            .not_valid_after(end)
+            .sign(_ca_key(kind), hashes.SHA256())
+        )
+
+    def issue_auth_cert(
+        self,
+        public_key: rsa.RSAPublicKey,
+        *,
+        resident_code: str,
+        date_of_birth: dt.date,
+        card_expiry: dt.date,
+        card_id: str | None = None,
+    ) -> x509.Certificate:
+        """An auth certificate."""
+        self.issued.append(("auth", resident_code))
+        return self._issue("auth", public_key, card_expiry)
+
+    def issue_sign_cert(
+        self,
+        public_key: rsa.RSAPublicKey,
+        *,
+        resident_code: str,
+        name: str,
+        address: str,
+        date_of_birth: dt.date,
+        sex: int,
+        card_expiry: dt.date,
+        card_id: str | None = None,
+    ) -> x509.Certificate:
+        """A signature certificate; refused under 15 like the real issuer."""
+        today = self.now.date()
+        age = (
+            today.year
+            - date_of_birth.year
+            - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
+        )
+        if age < 15:
+            raise StubUnder15("no signature certificate under 15")
+        self.issued.append(("sign", resident_code))
+        return self._issue("sign", public_key, card_expiry)
+
+
+@functools.cache
+def data_signer() -> CardDataSigner:
+    """One card data signer for all tests."""
+    return CardDataSigner.generate(FixedClock(NOW))
+
+
+HOLDER = HolderData(
+    individual_number=NUMBER,
+    name="山田 太郎",
+    address="群馬県前橋市大手町二丁目12番1号",
+    date_of_birth=dt.date(1980, 5, 17),
+    sex=1,
+    card_expiry=dt.date(2035, 5, 17),
+)
+
+
+def personalized_card(
+    *, with_sign_cert: bool = True, holder: HolderData = HOLDER, jpki: StubJpki | None = None
+) -> VirtualCard:
+    """A new card with keys generated and personalised with stub certificates."""
+    jpki = jpki or StubJpki()
+    card = VirtualCard.new()
+    auth = jpki.issue_auth_cert(
+        card.jpki_public_key(KeyRef.AUTH),
+        resident_code="00000000000",
+        date_of_birth=holder.date_of_birth,
+        card_expiry=holder.card_expiry,
+    )
+    sign = (
+        jpki.issue_sign_cert(
+            card.jpki_public_key(KeyRef.SIGN),
+            resident_code="00000000000",
+            name=holder.name,
+            address=holder.address,
+            date_of_birth=holder.date_of_birth,
+            sex=holder.sex,
+            card_expiry=holder.card_expiry,
+        )
+        if with_sign_cert
+        else None
+    )
+    card.personalize(
+        Personalization(
+            holder=holder,
+            auth_cert=auth,
+            auth_ca=jpki.ca_certificate("auth"),
+            sign_cert=sign,
+            sign_ca=jpki.ca_certificate("sign"),
+            auth_pin=AUTH_PIN,
+            sign_password=SIGN_PASSWORD if with_sign_cert else None,
+            text_pin=TEXT_PIN,
+            signer=data_signer(),
+        )
+    )
+    return card
+
+
+@functools.cache
+def _template(with_sign_cert: bool) -> bytes:
+    return dump_card(personalized_card(with_sign_cert=with_sign_cert))
+
+
+def fresh_card(*, with_sign_cert: bool = True) -> VirtualCard:
+    """A personalised card, copied from one made per test session (keys generated once)."""
+    return load_card(_template(with_sign_cert))
+
+
+def hexb(text: str) -> bytes:
+    """Bytes from spaced hex (``"00 A4 04 0C"``)."""
+    return bytes.fromhex(text.replace(" ", ""))
