@@ -17,6 +17,7 @@ from openmyna.card.signer import CardDataSigner
 from openmyna.card.state import dump_card, load_card
 from openmyna.clock import FixedClock
 from openmyna.errors import InvalidInput
+from openmyna.pki.profiles import MIN_SIGN_AGE, age_on
 
 AUTH_PIN = "1234"
 SIGN_PASSWORD = "ABC123XYZ"
@@ -124,13 +125,7 @@ class StubJpki:
         card_id: str | None = None,
     ) -> x509.Certificate:
         """A signature certificate; refused under 15 like the real issuer."""
-        today = self.now.date()
-        age = (
-            today.year
-            - date_of_birth.year
-            - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
-        )
-        if age < 15:
+        if age_on(date_of_birth, self.now.date()) < MIN_SIGN_AGE:
             raise StubUnder15("no signature certificate under 15")
         self.issued.append(("sign", resident_code))
         return self._issue("sign", public_key, card_expiry)

@@ -8,15 +8,13 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from pki_helpers import copy_keys
+from pki_helpers import make_jpki
 
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
-from openmyna.pki import CertKind, Jpki, PkiConfig
+from openmyna.pki import CertKind, Jpki
 from openmyna.pki.ca import CertificateAuthority, open_authorities
 from openmyna.pki.keys import KeyFiles, default_kek_path, keys_dir, load_or_create_kek
-from openmyna.pki.tables import BODY_ID, STORE_KIND
-from openmyna.store import open_store
 
 _MADE = min(dt.datetime.now(dt.UTC), dt.datetime(2026, 4, 1, tzinfo=dt.UTC)) - dt.timedelta(days=30)
 
@@ -35,19 +33,6 @@ def authorities(key_template: Path) -> dict[CertKind, CertificateAuthority]:
     """The template's CAs, decrypted once (each decryption runs the key-derivation function)."""
     kek = load_or_create_kek(default_kek_path(key_template))
     return open_authorities(KeyFiles(keys_dir(key_template), kek), FixedClock(_MADE))
-
-
-def make_jpki(
-    settings: Settings,
-    clock: FixedClock,
-    authorities: dict[CertKind, CertificateAuthority],
-    key_template: Path,
-    config: PkiConfig | None = None,
-) -> Jpki:
-    """A ``Jpki`` on ``settings`` with the template's CAs (their files copied in as well)."""
-    copy_keys(key_template, settings.data_dir)
-    store = open_store(settings, STORE_KIND, BODY_ID)
-    return Jpki(store, authorities, clock, config or PkiConfig())
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from openmyna.bus import Event, new_event
+from openmyna.clock import FixedClock
+from openmyna.config import Settings
 from openmyna.numbers import resident_code_check_digit
-from openmyna.pki import CertKind, Jpki, RevocationChecker, Verifier
+from openmyna.pki import CertKind, Jpki, PkiConfig, RevocationChecker, Verifier
+from openmyna.pki.ca import CertificateAuthority
+from openmyna.pki.tables import BODY_ID, STORE_KIND
+from openmyna.store import open_store
 
 BORN = dt.date(1980, 5, 17)
 
@@ -26,6 +31,19 @@ def resident_code(i: int) -> str:
 def copy_keys(template: Path, data_dir: Path) -> None:
     """Give a data dir the pre-made CA keys (generating RSA keys per test would be slow)."""
     shutil.copytree(template / "keys", Path(data_dir) / "keys", dirs_exist_ok=True)
+
+
+def make_jpki(
+    settings: Settings,
+    clock: FixedClock,
+    authorities: dict[CertKind, CertificateAuthority],
+    key_template: Path,
+    config: PkiConfig | None = None,
+) -> Jpki:
+    """A ``Jpki`` on ``settings`` with the template's CAs (their files copied in as well)."""
+    copy_keys(key_template, settings.data_dir)
+    store = open_store(settings, STORE_KIND, BODY_ID)
+    return Jpki(store, authorities, clock, config or PkiConfig())
 
 
 def pem(obj: object) -> bytes:

@@ -14,9 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pki_helpers import issue_both, resident_code
+from pki_helpers import issue_both, make_jpki, resident_code
 
-from conftest import make_jpki
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 from openmyna.pki import CertKind, Jpki, RevocationReason, RevocationState

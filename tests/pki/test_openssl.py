@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-from pki_helpers import card_event, issue_both, pem, registry_event, resident_code, sign
+from pki_helpers import card_event, issue_both, make_jpki, pem, registry_event, resident_code, sign
 
-from conftest import make_jpki
 from openmyna.bus import open_bus
 from openmyna.clock import FixedClock
 from openmyna.config import Settings

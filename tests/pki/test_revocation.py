@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-from pki_helpers import card_event, issue_both, registry_event, resident_code
+from pki_helpers import card_event, issue_both, make_jpki, registry_event, resident_code
 
-from conftest import make_jpki
 from openmyna.bus import Bus, new_event, open_bus
 from openmyna.clock import FixedClock
 from openmyna.config import Settings

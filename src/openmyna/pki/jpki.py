@@ -278,6 +278,34 @@ class Jpki:
                 continue  # revoked meanwhile: nothing left to suspend or resume
         return done
 
+    def _change_for_resident(
+        self,
+        resident_code: str,
+        kinds: Iterable[CertKind],
+        action: Action,
+        reason: RevocationReason | None,
+        *,
+        issued_up_to: dt.datetime | None,
+        card_id: str | None,
+        actor: str,
+    ) -> list[int]:
+        """Apply ``action`` to a resident's matching certificates in one transaction."""
+        with self.store.transaction() as s:
+            done = self._for_resident(
+                s,
+                resident_code,
+                kinds,
+                action,
+                reason,
+                issued_up_to=issued_up_to,
+                card_id=card_id,
+                actor=actor,
+                event_id=None,
+            )
+        if done:
+            self.ocsp.poll()
+        return done
+
     def revoke_for_resident(
         self,
         resident_code: str,
@@ -289,21 +317,15 @@ class Jpki:
         actor: str = "jpki",
     ) -> list[int]:
         """Revoke a resident's good or suspended certificates of ``kinds``; their serials."""
-        with self.store.transaction() as s:
-            done = self._for_resident(
-                s,
-                resident_code,
-                kinds,
-                Action.REVOKE,
-                RevocationReason(reason),
-                issued_up_to=issued_up_to,
-                card_id=card_id,
-                actor=actor,
-                event_id=None,
-            )
-        if done:
-            self.ocsp.poll()
-        return done
+        return self._change_for_resident(
+            resident_code,
+            kinds,
+            Action.REVOKE,
+            RevocationReason(reason),
+            issued_up_to=issued_up_to,
+            card_id=card_id,
+            actor=actor,
+        )
 
     def suspend_for_resident(
         self,
@@ -314,21 +336,15 @@ class Jpki:
         actor: str = "jpki",
     ) -> list[int]:
         """Suspend a resident's good certificates of ``kinds``; their serials."""
-        with self.store.transaction() as s:
-            done = self._for_resident(
-                s,
-                resident_code,
-                kinds,
-                Action.SUSPEND,
-                RevocationReason.CERTIFICATE_HOLD,
-                issued_up_to=None,
-                card_id=card_id,
-                actor=actor,
-                event_id=None,
-            )
-        if done:
-            self.ocsp.poll()
-        return done
+        return self._change_for_resident(
+            resident_code,
+            kinds,
+            Action.SUSPEND,
+            RevocationReason.CERTIFICATE_HOLD,
+            issued_up_to=None,
+            card_id=card_id,
+            actor=actor,
+        )
 
     def resume_for_resident(
         self,
@@ -339,21 +355,15 @@ class Jpki:
         actor: str = "jpki",
     ) -> list[int]:
         """Resume a resident's suspended certificates of ``kinds``; their serials."""
-        with self.store.transaction() as s:
-            done = self._for_resident(
-                s,
-                resident_code,
-                kinds,
-                Action.RESUME,
-                None,
-                issued_up_to=None,
-                card_id=card_id,
-                actor=actor,
-                event_id=None,
-            )
-        if done:
-            self.ocsp.poll()
-        return done
+        return self._change_for_resident(
+            resident_code,
+            kinds,
+            Action.RESUME,
+            None,
+            issued_up_to=None,
+            card_id=card_id,
+            actor=actor,
+        )
 
     # --- looking things up ----------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from openmyna.bus import outbox_columns, processed_events_columns
+from openmyna.store.append_only import drop_append_only, make_append_only
 
 revision = "card_0001"
 down_revision = None
@@ -18,20 +19,6 @@ branch_labels = None
 depends_on = None
 
 _VALID = sa.text("status IN ('active', 'suspended')")
-
-# The audit log is append-only in the database itself.
-_SQLITE_TRIGGERS = (
-    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-)
-_PG_TRIGGERS = (
-    "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
-    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
-    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
-)
 
 
 def upgrade() -> None:
@@ -100,15 +87,12 @@ def upgrade() -> None:
     op.create_index("ix_audit_log_card_id", "audit_log", ["card_id"])
     op.create_table("outbox", *outbox_columns(), sqlite_autoincrement=True)
     op.create_table("processed_events", *processed_events_columns())
-    dialect = op.get_bind().dialect.name
-    for statement in _PG_TRIGGERS if dialect == "postgresql" else _SQLITE_TRIGGERS:
-        op.execute(statement)
+    # The audit log is append-only in the database itself, not only by convention.
+    make_append_only("audit_log")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
-        op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
+    drop_append_only("audit_log")
     op.drop_table("processed_events")
     op.drop_table("outbox")
     op.drop_table("audit_log")

@@ -11,25 +11,12 @@ import sqlalchemy as sa
 from alembic import op
 
 from openmyna.bus import processed_events_columns
+from openmyna.store.append_only import drop_append_only, make_append_only
 
 revision = "pki_0001"
 down_revision = None
 branch_labels = None
 depends_on = None
-
-# The revocation log is append-only in the database itself, not only by convention.
-_SQLITE_TRIGGERS = (
-    "CREATE TRIGGER revocation_log_no_update BEFORE UPDATE ON revocation_log "
-    "BEGIN SELECT RAISE(ABORT, 'revocation_log is append-only'); END",
-    "CREATE TRIGGER revocation_log_no_delete BEFORE DELETE ON revocation_log "
-    "BEGIN SELECT RAISE(ABORT, 'revocation_log is append-only'); END",
-)
-_PG_TRIGGERS = (
-    "CREATE FUNCTION revocation_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN RAISE EXCEPTION 'revocation_log is append-only'; END $$",
-    "CREATE TRIGGER revocation_log_append_only BEFORE UPDATE OR DELETE ON revocation_log "
-    "FOR EACH ROW EXECUTE FUNCTION revocation_log_append_only()",
-)
 
 
 def upgrade() -> None:
@@ -73,15 +60,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("kind", "number"),
     )
     op.create_table("processed_events", *processed_events_columns())
-    dialect = op.get_bind().dialect.name
-    for statement in _PG_TRIGGERS if dialect == "postgresql" else _SQLITE_TRIGGERS:
-        op.execute(statement)
+    # The revocation log is append-only in the database itself, not only by convention.
+    make_append_only("revocation_log")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS revocation_log_append_only ON revocation_log")
-        op.execute("DROP FUNCTION IF EXISTS revocation_log_append_only()")
+    drop_append_only("revocation_log")
     op.drop_table("processed_events")
     op.drop_table("crls")
     op.drop_table("revocation_log")
