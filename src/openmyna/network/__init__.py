@@ -1,0 +1,43 @@
+"""The Information Provision Network (情報提供ネットワークシステム, SPEC X1–X6).
+
+Built so far (the first increment of the network): the agency directory, agency-specific
+codes (機関別符号) issued and translated only by the hub, the legal allow-list (別表第二),
+the typed information-item layouts (データ標準レイアウト), and the hub's tamper-evident
+exchange records (情報提供等記録) with the oversight query log. The hub and node processes,
+signed and encrypted messages, mutual TLS and the end-to-end scenario come next
+(docs/network.md).
+"""
+
+from openmyna.network.agencies import Agency, AgencyDirectory, AgencyKind, find_agency
+from openmyna.network.allow_list import (
+    AllowEntry,
+    AllowList,
+    NotAllowed,
+    default_allow_list,
+    load_allow_list,
+)
+from openmyna.network.codes import AgencyCodes, PersonNotFound, UnknownCode
+from openmyna.network.layouts import LAYOUTS, MalformedItem, layout_for, validate_item
+from openmyna.network.records import ExchangeRecords, Outcome, Oversight
+
+__all__ = [
+    "LAYOUTS",
+    "Agency",
+    "AgencyCodes",
+    "AgencyDirectory",
+    "AgencyKind",
+    "AllowEntry",
+    "AllowList",
+    "ExchangeRecords",
+    "MalformedItem",
+    "NotAllowed",
+    "Outcome",
+    "Oversight",
+    "PersonNotFound",
+    "UnknownCode",
+    "default_allow_list",
+    "find_agency",
+    "layout_for",
+    "load_allow_list",
+    "validate_item",
+]

@@ -1,0 +1,343 @@
+"""Agency-specific codes (機関別符号, SPEC X1): issued, kept and translated only by the hub.
+
+When an agency first handles a person it presents the individual number once; the hub finds
+the person's resident-record code in the national identity index and issues a code for
+(person, agency): 128 random bits, base32, different for every agency, unrelated to the
+number. Later exchanges carry only codes, and only the hub can translate one agency's code
+into another's.
+
+At rest the mapping is sealed: each row holds AES-256-GCM(resident code, code) bound to its
+agency, a keyed hash of the code (to find the row by code) and a keyed hash of the resident
+code (to find a person's other rows). The keys live in ``<data_dir>/keys/hub-codes.key``
+(mode 0600): a dump of the database alone holds no number, resident code or code, only
+keyed pseudonyms (rows of one person share one) and ciphertexts. Nothing here logs a number
+or a code.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from openmyna.clock import Clock
+from openmyna.config import Settings
+from openmyna.errors import NotFound, Unavailable
+from openmyna.network.agencies import AgencyDirectory
+from openmyna.network.tables import HUB_BODY, HUB_KIND, agency_codes
+from openmyna.registry import IdentityEntry, IdentityNotFound
+from openmyna.store import Store, open_store
+
+CODE_BYTES = 16  # 128 bits of randomness per code
+_CODE = re.compile(r"^[a-z2-7]{26}$")
+KEY_FORMAT = "openmyna-hub-codes-key/1"
+
+
+class UnknownCode(NotFound):
+    """No code like that was issued to that agency."""
+
+    code = "UNKNOWN_CODE"
+
+
+class PersonNotFound(NotFound):
+    """The national identity index has no person with that individual number."""
+
+    code = "PERSON_NOT_FOUND"
+
+
+class HubKeyError(Unavailable):
+    """A hub key file is missing, unreadable, malformed or readable by others."""
+
+    code = "HUB_KEY_ERROR"
+
+
+class IdentityLookup(Protocol):
+    """What the hub needs of the national identity index (``IdentityIndex``)."""
+
+    def by_individual_number(self, individual_number: str) -> IdentityEntry:
+        """The index entry of an individual number."""
+        ...
+
+
+def ensure_secret_file(path: Path, make: Callable[[], bytes]) -> bytes:
+    """Read an owner-only secret file, creating it atomically with ``make()`` if absent."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        # A complete file under a private name, then link(): it fails if another process
+        # created the file first, so racing processes end up with the same secret.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(make())
+                fh.flush()
+                os.fsync(fh.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    for attempt in range(3):
+        try:
+            mode = path.stat().st_mode
+            data = path.read_bytes()
+            break
+        except FileNotFoundError:
+            if attempt == 2:
+                raise HubKeyError("hub key file disappeared", file=path.name) from None
+            time.sleep(0.05)
+        except OSError:
+            raise HubKeyError("hub key file cannot be read", file=path.name) from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise HubKeyError("hub key file must be mode 0600", file=path.name)
+    return data
+
+
+@dataclass(frozen=True)
+class CodeKeys:
+    """The hub's code keys, derived from one 256-bit master secret."""
+
+    seal: bytes = field(repr=False)
+    code_index: bytes = field(repr=False)
+    person_index: bytes = field(repr=False)
+    person_key: bytes = field(repr=False)
+
+    @classmethod
+    def from_master(cls, master: bytes) -> CodeKeys:
+        """Derive the four keys (HMAC-SHA-256 of the master over a label each)."""
+
+        def derive(label: str) -> bytes:
+            return hmac.new(master, f"openmyna hub codes {label}".encode(), "sha256").digest()
+
+        return cls(derive("seal"), derive("code"), derive("person"), derive("record"))
+
+    @classmethod
+    def load(cls, data_dir: Path) -> CodeKeys:
+        """Read ``<data_dir>/keys/hub-codes.key``, creating it on first use."""
+
+        def make() -> bytes:
+            body = {"format": KEY_FORMAT, "master": secrets.token_bytes(32).hex()}
+            return (json.dumps(body) + "\n").encode("ascii")
+
+        raw = ensure_secret_file(data_dir / "keys" / "hub-codes.key", make)
+        try:
+            body = json.loads(raw)
+            if body.get("format") != KEY_FORMAT:
+                raise ValueError
+            master = bytes.fromhex(body["master"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise HubKeyError("hub code key file is malformed") from None
+        if len(master) != 32:
+            raise HubKeyError("hub code key file must hold a 32-byte key")
+        return cls.from_master(master)
+
+
+def _new_code() -> str:
+    return base64.b32encode(secrets.token_bytes(CODE_BYTES)).decode("ascii").rstrip("=").lower()
+
+
+def _normal_code(code: str) -> str:
+    c = code.strip().lower() if isinstance(code, str) else ""
+    if not _CODE.match(c):
+        raise UnknownCode("no such agency-specific code for that agency")
+    return c
+
+
+class AgencyCodes:
+    """The hub's agency-specific codes: issue, translate, list a person's codes."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        identities: IdentityLookup,
+        keys: CodeKeys,
+        agencies: AgencyDirectory,
+    ) -> None:
+        self.store = store
+        self.agencies = agencies
+        self._clock = clock
+        self._identities = identities
+        self._keys = keys
+        self._aead = AESGCM(keys.seal)
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        clock: Clock,
+        identities: IdentityLookup,
+        *,
+        agencies: AgencyDirectory | None = None,
+    ) -> AgencyCodes:
+        """Open the hub's database (kind ``hub``, body ``core``) and its code keys."""
+        keys = CodeKeys.load(settings.ensure_data_dir())
+        store = open_store(settings, HUB_KIND, HUB_BODY)
+        return cls(store, clock, identities, keys, agencies or AgencyDirectory.default())
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.store.close()
+
+    # --- keyed hashes and sealing ----------------------------------------------------------
+
+    def _code_index(self, agency_id: str, code: str) -> str:
+        msg = f"{agency_id}\0{code}".encode()
+        return hmac.new(self._keys.code_index, msg, hashlib.sha256).hexdigest()
+
+    def _person_index(self, resident_code: str) -> str:
+        return hmac.new(self._keys.person_index, resident_code.encode(), "sha256").hexdigest()
+
+    def _record_key(self, resident_code: str) -> str:
+        return hmac.new(self._keys.person_key, resident_code.encode(), "sha256").hexdigest()
+
+    def _seal(self, agency_id: str, person_index: str, resident_code: str, code: str) -> bytes:
+        nonce = secrets.token_bytes(12)
+        aad = f"{agency_id}\0{person_index}".encode()
+        return nonce + self._aead.encrypt(nonce, f"{resident_code}:{code}".encode(), aad)
+
+    def _open_sealed(self, agency_id: str, person_index: str, sealed: bytes) -> tuple[str, str]:
+        aad = f"{agency_id}\0{person_index}".encode()
+        try:
+            plain = self._aead.decrypt(sealed[:12], sealed[12:], aad).decode("ascii")
+        except (InvalidTag, UnicodeDecodeError, ValueError):
+            # A row that does not open under its own agency is tampered with or foreign.
+            raise HubKeyError("a sealed code row does not open with the hub's key") from None
+        resident_code, _, code = plain.partition(":")
+        return resident_code, code
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _resident_of(self, agency_id: str, code: str) -> str:
+        """The resident-record code behind an agency's code, or ``UNKNOWN_CODE``."""
+        self.agencies.get_agency(agency_id)
+        c = _normal_code(code)
+        with self.store.transaction() as s:
+            row = s.execute(
+                select(agency_codes.c.person_index, agency_codes.c.sealed).where(
+                    agency_codes.c.code_index == self._code_index(agency_id, c),
+                    agency_codes.c.agency_id == agency_id,
+                )
+            ).first()
+        if row is None:
+            raise UnknownCode("no such agency-specific code for that agency")
+        resident_code, stored = self._open_sealed(agency_id, row.person_index, row.sealed)
+        if not hmac.compare_digest(stored, c):
+            raise UnknownCode("no such agency-specific code for that agency")
+        return resident_code
+
+    def _code_for(self, agency_id: str, resident_code: str) -> str:
+        """The agency's code for a person, issued now if the person has none there."""
+        person_index = self._person_index(resident_code)
+        for _ in range(3):
+            with self.store.transaction() as s:
+                row = s.execute(
+                    select(agency_codes.c.sealed).where(
+                        agency_codes.c.person_index == person_index,
+                        agency_codes.c.agency_id == agency_id,
+                    )
+                ).first()
+            if row is not None:
+                return self._open_sealed(agency_id, person_index, row.sealed)[1]
+            code = _new_code()
+            try:
+                with self.store.transaction() as s:
+                    s.execute(
+                        agency_codes.insert().values(
+                            agency_id=agency_id,
+                            code_index=self._code_index(agency_id, code),
+                            person_index=person_index,
+                            sealed=self._seal(agency_id, person_index, resident_code, code),
+                            issued_at=self._clock.now(),
+                        )
+                    )
+                return code
+            except IntegrityError:
+                continue  # another hub process issued it at the same moment: read theirs
+        raise Unavailable("could not issue an agency-specific code; try again")
+
+    # --- public API --------------------------------------------------------------------------
+
+    def issue(self, agency_id: str, individual_number: str) -> str:
+        """The agency's code for the person with that number (issued on first request)."""
+        self.agencies.get_agency(agency_id)
+        try:
+            entry = self._identities.by_individual_number(individual_number)
+        except IdentityNotFound:
+            raise PersonNotFound("no person with that individual number") from None
+        return self._code_for(agency_id, entry.resident_code)
+
+    def translate(self, from_agency: str, code: str, to_agency: str) -> str:
+        """The target agency's code for the person behind ``from_agency``'s ``code``.
+
+        If the person has no code at the target agency yet, one is issued: the provider then
+        receives a code it holds no data under and answers so, and the requester learns
+        nothing about whether the provider knew the person.
+        """
+        self.agencies.get_agency(from_agency)
+        self.agencies.get_agency(to_agency)
+        c = _normal_code(code)
+        src, dst = agency_codes.alias("src"), agency_codes.alias("dst")
+        # One round trip: the source row and, through its person index, the target's row.
+        q = (
+            select(src.c.person_index, src.c.sealed, dst.c.sealed.label("target"))
+            .select_from(
+                src.outerjoin(
+                    dst,
+                    (dst.c.person_index == src.c.person_index) & (dst.c.agency_id == to_agency),
+                )
+            )
+            .where(src.c.code_index == self._code_index(from_agency, c))
+            .where(src.c.agency_id == from_agency)
+        )
+        with self.store.transaction() as s:
+            row = s.execute(q).first()
+        if row is None:
+            raise UnknownCode("no such agency-specific code for that agency")
+        resident_code, stored = self._open_sealed(from_agency, row.person_index, row.sealed)
+        if not hmac.compare_digest(stored, c):
+            raise UnknownCode("no such agency-specific code for that agency")
+        if row.target is not None:
+            return self._open_sealed(to_agency, row.person_index, row.target)[1]
+        return self._code_for(to_agency, resident_code)
+
+    def codes_of_person(self, code: str, agency: str) -> dict[str, str]:
+        """Every code of the person behind ``agency``'s ``code``, by agency id."""
+        resident_code = self._resident_of(agency, code)
+        person_index = self._person_index(resident_code)
+        with self.store.transaction() as s:
+            rows = s.execute(
+                select(agency_codes.c.agency_id, agency_codes.c.sealed)
+                .where(agency_codes.c.person_index == person_index)
+                .order_by(agency_codes.c.agency_id)
+            ).all()
+        return {
+            r.agency_id: self._open_sealed(r.agency_id, person_index, r.sealed)[1] for r in rows
+        }
+
+    def person_key(self, agency: str, code: str) -> str:
+        """The opaque key that names this person in the hub's exchange records."""
+        return self._record_key(self._resident_of(agency, code))
+
+    def person_key_of_number(self, individual_number: str) -> str:
+        """The exchange-record key of the person with that number (for the portal)."""
+        try:
+            entry = self._identities.by_individual_number(individual_number)
+        except IdentityNotFound:
+            raise PersonNotFound("no person with that individual number") from None
+        return self._record_key(entry.resident_code)

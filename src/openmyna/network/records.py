@@ -1,0 +1,559 @@
+"""Exchange records at the hub (情報提供等記録, SPEC X1/X6/P2): append-only and tamper-evident.
+
+Every exchange and every refusal is one record: when, requester, provider, affair, item,
+outcome and the person as an opaque key (``AgencyCodes.person_key``), never the content and
+never a number or a code. Records form a hash chain: ``hash = SHA-256(prev_hash ‖
+canonical(record))`` with canonical = sorted-key compact UTF-8 JSON, starting from 64 zeros.
+Every ``checkpoint_every`` records (and on demand) the hub signs (seq, head hash, time, key
+id) with its ECDSA P-256 key (``<data_dir>/keys/hub-records.pem``, mode 0600).
+
+Appends are serialised on the one ``chain_head`` row: the first statement of every append
+transaction updates it, which takes a row lock on PostgreSQL and the write lock on SQLite, so
+several hub processes on one database extend one chain. The tables are also append-only in
+the database itself (triggers); the chain is what detects changes made around them.
+
+The oversight body (個人情報保護委員会) queries through ``Oversight``; each of its queries is
+logged (who, when, which filter, how many records) in an append-only table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.orm import Session
+
+from openmyna.clock import Clock
+from openmyna.config import Settings
+from openmyna.errors import InvalidInput
+from openmyna.network.codes import HubKeyError, ensure_secret_file
+from openmyna.network.tables import (
+    HUB_BODY,
+    HUB_KIND,
+    chain_head,
+    checkpoints,
+    exchange_records,
+    oversight_queries,
+)
+from openmyna.store import Store, open_store
+
+GENESIS = "0" * 64
+_TWELVE_DIGITS = re.compile(r"\d{12}")
+_PAGE = 5000
+
+
+class InvalidRecord(InvalidInput):
+    """An exchange record (or an oversight query) with a malformed field."""
+
+    code = "INVALID_RECORD"
+
+
+class Outcome(StrEnum):
+    """How an exchange ended."""
+
+    PROVIDED = "provided"  # the provider answered with the item
+    NOT_ALLOWED = "not_allowed"  # refused: not on the allow-list (別表第二)
+    NO_DATA = "no_data"  # the provider holds nothing for that person
+    INVALID_DATA = "invalid_data"  # the provider's answer did not fit the layout
+    FAILED = "failed"  # the provider could not be reached or failed
+
+
+class ProblemKind(StrEnum):
+    """What ``verify_chain`` found wrong."""
+
+    MISSING_RECORD = "missing_record"  # a gap in the sequence (a deleted row)
+    BROKEN_LINK = "broken_link"  # prev_hash is not the previous record's hash
+    HASH_MISMATCH = "hash_mismatch"  # the record's content does not give its hash
+    HEAD_MISMATCH = "head_mismatch"  # the chain head does not match the last record
+    BAD_SIGNATURE = "bad_signature"  # a checkpoint's signature does not verify
+    CHECKPOINT_MISMATCH = "checkpoint_mismatch"  # a signed head hash differs from the chain
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """What the hub records about one exchange (or refusal)."""
+
+    requester: str
+    provider: str
+    affair: str
+    item: str
+    outcome: Outcome | str
+    person_key: str | None = None
+    exchange_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ExchangeRecord:
+    """One stored exchange record (情報提供等記録)."""
+
+    seq: int
+    recorded_at: dt.datetime
+    requester: str
+    provider: str
+    affair: str
+    item: str
+    outcome: Outcome
+    person_key: str | None
+    exchange_id: str | None
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement of the chain head at ``seq``."""
+
+    seq: int
+    head_hash: str
+    created_at: dt.datetime
+    key_id: str
+    signature: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of ``verify_chain``: where (seq) and what."""
+
+    seq: int
+    kind: ProblemKind
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """The result of ``verify_chain``."""
+
+    records: int
+    checkpoints: int
+    last_checkpoint_seq: int
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True if nothing was found wrong."""
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class OversightQuery:
+    """One logged query of the oversight body."""
+
+    id: int
+    queried_at: dt.datetime
+    auditor: str
+    filter: dict[str, Any]
+    result_count: int
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes: everything stored here is UTC.
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+
+def _text(name: str, value: object, max_len: int, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not (0 < len(value) <= max_len) or not value.isprintable():
+        raise InvalidRecord(f"{name} must be 1-{max_len} printable characters")
+    if _TWELVE_DIGITS.search(value):
+        raise InvalidRecord(f"{name} must not hold a 12-digit number")
+    return value
+
+
+def canonical(values: dict[str, Any]) -> bytes:
+    """The canonical encoding of one record's content (what its hash covers)."""
+    body = {
+        "v": 1,
+        "seq": int(values["seq"]),
+        "recorded_at": _utc(values["recorded_at"]).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        **{
+            k: values[k]
+            for k in (
+                "requester",
+                "provider",
+                "affair",
+                "item",
+                "outcome",
+                "person_key",
+                "exchange_id",
+            )
+        },
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(prev_hash: str, values: dict[str, Any]) -> str:
+    """SHA-256 over the previous hash (32 bytes) and the record's canonical encoding."""
+    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical(values)).hexdigest()
+
+
+def _checkpoint_message(seq: int, head_hash: str, created_at: dt.datetime, key_id: str) -> bytes:
+    body = {
+        "v": 1,
+        "seq": seq,
+        "head_hash": head_hash,
+        "created_at": _utc(created_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "key_id": key_id,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+class HubSigner:
+    """The hub's ECDSA P-256 checkpoint key."""
+
+    def __init__(self, private_key: ec.EllipticCurvePrivateKey) -> None:
+        self._key = private_key
+        self.public_key = private_key.public_key()
+        self.key_id = key_id_of(self.public_key)
+
+    @classmethod
+    def load(cls, settings: Settings) -> HubSigner:
+        """Read ``<data_dir>/keys/hub-records.pem``, creating the key on first use."""
+
+        def make() -> bytes:
+            return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+
+        pem = ensure_secret_file(settings.ensure_data_dir() / "keys" / "hub-records.pem", make)
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError):
+            raise HubKeyError("hub record key file is malformed") from None
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+            raise HubKeyError("hub record key must be an ECDSA P-256 key")
+        return cls(key)
+
+    def sign(self, message: bytes) -> bytes:
+        """A DER ECDSA-SHA-256 signature."""
+        return self._key.sign(message, ec.ECDSA(hashes.SHA256()))
+
+    def public_key_pem(self) -> bytes:
+        """The public key auditors pin to verify checkpoints."""
+        return self.public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+
+def key_id_of(public_key: ec.EllipticCurvePublicKey) -> str:
+    """The first 16 bytes (hex) of SHA-256 over the key's SubjectPublicKeyInfo."""
+    der = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()[:32]
+
+
+def _record(r: Any) -> ExchangeRecord:
+    return ExchangeRecord(
+        seq=r.seq,
+        recorded_at=_utc(r.recorded_at),
+        requester=r.requester,
+        provider=r.provider,
+        affair=r.affair,
+        item=r.item,
+        outcome=Outcome(r.outcome),
+        person_key=r.person_key,
+        exchange_id=r.exchange_id,
+        prev_hash=r.prev_hash,
+        hash=r.hash,
+    )
+
+
+class ExchangeRecords:
+    """The hub's hash-chained exchange records with signed checkpoints."""
+
+    def __init__(
+        self, store: Store, clock: Clock, signer: HubSigner, *, checkpoint_every: int = 1000
+    ) -> None:
+        if checkpoint_every < 1:
+            raise ValueError("checkpoint_every must be at least 1")
+        self.store = store
+        self.signer = signer
+        self.checkpoint_every = checkpoint_every
+        self.clock = clock
+
+    @classmethod
+    def open(
+        cls, settings: Settings, clock: Clock, *, checkpoint_every: int = 1000
+    ) -> ExchangeRecords:
+        """Open the hub's database (kind ``hub``, body ``core``) and its checkpoint key."""
+        signer = HubSigner.load(settings)
+        store = open_store(settings, HUB_KIND, HUB_BODY)
+        return cls(store, clock, signer, checkpoint_every=checkpoint_every)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.store.close()
+
+    # --- appending ---------------------------------------------------------------------------
+
+    def append(
+        self,
+        *,
+        requester: str,
+        provider: str,
+        affair: str,
+        item: str,
+        outcome: Outcome | str,
+        person_key: str | None = None,
+        exchange_id: str | None = None,
+    ) -> ExchangeRecord:
+        """Append one record to the chain."""
+        entry = NewRecord(requester, provider, affair, item, outcome, person_key, exchange_id)
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: Sequence[NewRecord]) -> list[ExchangeRecord]:
+        """Append records in one transaction (one head lock), in order."""
+        rows = [self._validated(e) for e in entries]
+        if not rows:
+            return []
+        now = _utc(self.clock.now())
+        with self.store.transaction() as s:
+            seq, prev = self._lock_head(s)
+            first = seq
+            for row in rows:
+                seq += 1
+                row.update(seq=seq, recorded_at=now, prev_hash=prev)
+                row["hash"] = prev = chain_hash(prev, row)
+            s.execute(exchange_records.insert(), rows)
+            s.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=prev))
+            if seq // self.checkpoint_every != first // self.checkpoint_every:
+                self._write_checkpoint(s, seq, prev, now)
+        return [_record(_Row(r)) for r in rows]
+
+    def _validated(self, e: NewRecord) -> dict[str, Any]:
+        try:
+            outcome = Outcome(e.outcome)
+        except ValueError:
+            raise InvalidRecord("outcome is not one of the known outcomes") from None
+        return {
+            "requester": _text("requester", e.requester, 40),
+            "provider": _text("provider", e.provider, 40),
+            "affair": _text("affair", e.affair, 64),
+            "item": _text("item", e.item, 64),
+            "outcome": outcome.value,
+            "person_key": _text("person_key", e.person_key, 64, optional=True),
+            "exchange_id": _text("exchange_id", e.exchange_id, 64, optional=True),
+        }
+
+    @staticmethod
+    def _lock_head(s: Session) -> tuple[int, str]:
+        # A write first: a row lock on PostgreSQL, the database write lock on SQLite (taken
+        # before any read, so two writers queue instead of failing on a lock upgrade).
+        head = s.execute(
+            update(chain_head)
+            .where(chain_head.c.id == 1)
+            .values(seq=chain_head.c.seq)
+            .returning(chain_head.c.seq, chain_head.c.hash)
+        )
+        seq, prev = head.one()
+        return int(seq), str(prev)
+
+    def _write_checkpoint(self, s: Session, seq: int, head: str, now: dt.datetime) -> Checkpoint:
+        key_id = self.signer.key_id
+        signature = self.signer.sign(_checkpoint_message(seq, head, now, key_id))
+        s.execute(
+            checkpoints.insert().values(
+                seq=seq, head_hash=head, created_at=now, key_id=key_id, signature=signature
+            )
+        )
+        return Checkpoint(seq, head, now, key_id, signature)
+
+    def checkpoint(self) -> Checkpoint:
+        """Sign the current head now (or return the checkpoint already made at this head)."""
+        now = _utc(self.clock.now())
+        with self.store.transaction() as s:
+            seq, head = self._lock_head(s)
+            existing = s.execute(select(checkpoints).where(checkpoints.c.seq == seq)).first()
+            if existing is not None:
+                return _checkpoint(existing)
+            return self._write_checkpoint(s, seq, head, now)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def head(self) -> tuple[int, str]:
+        """The chain head: the last sequence number and its hash."""
+        with self.store.transaction() as s:
+            seq, head = s.execute(
+                select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)
+            ).one()
+        return int(seq), str(head)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every checkpoint, oldest first."""
+        with self.store.transaction() as s:
+            rows = s.execute(select(checkpoints).order_by(checkpoints.c.seq)).all()
+        return [_checkpoint(r) for r in rows]
+
+    def for_person(self, person_key: str, *, limit: int | None = None) -> list[ExchangeRecord]:
+        """The records about one person, oldest first (the portal's やりとり履歴)."""
+        q = select(exchange_records).where(exchange_records.c.person_key == person_key)
+        return self._select(q.order_by(exchange_records.c.seq).limit(limit))
+
+    def _select(self, q: Select[Any]) -> list[ExchangeRecord]:
+        with self.store.transaction() as s:
+            return [_record(r) for r in s.execute(q)]
+
+    def count(self) -> int:
+        """How many records the chain holds (by its head)."""
+        return self.head()[0]
+
+    # --- verification ------------------------------------------------------------------------
+
+    def verify_chain(
+        self, public_key: ec.EllipticCurvePublicKey | None = None
+    ) -> VerificationReport:
+        """Recompute the chain and check every checkpoint against ``public_key`` (default: own).
+
+        Detects edited, deleted, reordered and inserted records, a head that does not match
+        and a forged or mismatching checkpoint. Records after the last checkpoint are
+        protected by the chain and the head row only: checkpoint often enough.
+        """
+        key = public_key or self.signer.public_key
+        problems: list[Problem] = []
+        computed: dict[int, str] = {0: GENESIS}
+        marks = {c.seq: c for c in self.checkpoints()}
+        running = GENESIS
+        stored_prev = GENESIS
+        expected = 1
+        count = 0
+        last = 0
+        while True:
+            q = (
+                select(exchange_records)
+                .where(exchange_records.c.seq >= expected)
+                .order_by(exchange_records.c.seq)
+                .limit(_PAGE)
+            )
+            with self.store.transaction() as s:
+                page = s.execute(q).all()
+            if not page:
+                break
+            for r in page:
+                values = dict(r._mapping)
+                if r.seq != expected:
+                    problems.extend(
+                        Problem(m, ProblemKind.MISSING_RECORD) for m in range(expected, r.seq)
+                    )
+                if r.prev_hash != stored_prev:
+                    problems.append(Problem(r.seq, ProblemKind.BROKEN_LINK))
+                if chain_hash(r.prev_hash, values) != r.hash:
+                    problems.append(Problem(r.seq, ProblemKind.HASH_MISMATCH))
+                running = chain_hash(running, values)
+                if r.seq in marks:
+                    computed[r.seq] = running
+                stored_prev = r.hash
+                expected = r.seq + 1
+                last = r.seq
+                count += 1
+        head_seq, head_hash = self.head()
+        if head_seq != last or head_hash != stored_prev:
+            problems.append(Problem(head_seq, ProblemKind.HEAD_MISMATCH))
+        verified = 0
+        last_mark = 0
+        for seq, c in sorted(marks.items()):
+            message = _checkpoint_message(c.seq, c.head_hash, c.created_at, c.key_id)
+            try:
+                if c.key_id != key_id_of(key):
+                    raise InvalidSignature
+                key.verify(c.signature, message, ec.ECDSA(hashes.SHA256()))
+            except InvalidSignature:
+                problems.append(Problem(seq, ProblemKind.BAD_SIGNATURE))
+                continue
+            if computed.get(seq) != c.head_hash:
+                problems.append(Problem(seq, ProblemKind.CHECKPOINT_MISMATCH))
+                continue
+            verified += 1
+            last_mark = seq
+        return VerificationReport(count, verified, last_mark, tuple(problems))
+
+
+class _Row:
+    """Attribute access over a dict (to build ``ExchangeRecord`` from inserted values)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _checkpoint(r: Any) -> Checkpoint:
+    return Checkpoint(r.seq, r.head_hash, _utc(r.created_at), r.key_id, bytes(r.signature))
+
+
+class Oversight:
+    """The oversight body's (個人情報保護委員会, X6) view of the records; every query is logged."""
+
+    def __init__(self, records: ExchangeRecords) -> None:
+        self.records = records
+
+    def query(
+        self,
+        auditor: str,
+        *,
+        agency: str | None = None,
+        affair: str | None = None,
+        outcome: Outcome | str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int = 10_000,
+    ) -> list[ExchangeRecord]:
+        """Records matching the filter (agency = requester or provider; since ≤ t < until)."""
+        who = _text("auditor", auditor, 64)
+        flt: dict[str, Any] = {}
+        q = select(exchange_records)
+        if agency is not None:
+            flt["agency"] = _text("agency", agency, 40)
+            q = q.where(
+                or_(exchange_records.c.requester == agency, exchange_records.c.provider == agency)
+            )
+        if affair is not None:
+            flt["affair"] = _text("affair", affair, 64)
+            q = q.where(exchange_records.c.affair == affair)
+        if outcome is not None:
+            try:
+                flt["outcome"] = Outcome(outcome).value
+            except ValueError:
+                raise InvalidRecord("outcome is not one of the known outcomes") from None
+            q = q.where(exchange_records.c.outcome == flt["outcome"])
+        if since is not None:
+            flt["since"] = _utc(since).isoformat()
+            q = q.where(exchange_records.c.recorded_at >= _utc(since))
+        if until is not None:
+            flt["until"] = _utc(until).isoformat()
+            q = q.where(exchange_records.c.recorded_at < _utc(until))
+        if limit < 1:
+            raise InvalidRecord("limit must be at least 1")
+        flt["limit"] = limit
+        q = q.order_by(exchange_records.c.seq).limit(limit)
+        with self.records.store.transaction() as s:
+            found = [_record(r) for r in s.execute(q)]
+            s.execute(
+                oversight_queries.insert().values(
+                    queried_at=_utc(self.records.clock.now()),
+                    auditor=who,
+                    filter=json.dumps(flt, sort_keys=True, separators=(",", ":")),
+                    result_count=len(found),
+                )
+            )
+        return found
+
+    def log(self) -> list[OversightQuery]:
+        """Every logged oversight query, oldest first."""
+        with self.records.store.transaction() as s:
+            rows = s.execute(select(oversight_queries).order_by(oversight_queries.c.id)).all()
+        return [
+            OversightQuery(
+                r.id, _utc(r.queried_at), r.auditor, json.loads(r.filter), r.result_count
+            )
+            for r in rows
+        ]
