@@ -378,7 +378,6 @@ class NatsBus:
             msgs = self._call(self._pull(sub))
             if not msgs:
                 return handled, None
-            acks: list[concurrent.futures.Future[None]] = []
             for index, msg in enumerate(msgs):
                 event = self._decode(msg)
                 if event is not None and matches_any(sub.subjects, event.type):
@@ -394,17 +393,12 @@ class NatsBus:
                         )
                         # It and the rest of the batch go back, in order, for the next pump.
                         self._call(self._nak(msgs[index:]))
-                        self._check_acks(acks)
                         return handled, DeliveryFailure(sub.name, event, exc)
                     handled += 1
-                if index < len(msgs) - 1:
-                    # Sent without waiting; the loop keeps submission order.
-                    acks.append(asyncio.run_coroutine_threadsafe(msg.ack(), self._loop))
-                else:
-                    # The batch's last ack waits for the server (so every ack before it has
-                    # been processed too) and the next pull sees room.
-                    self._call(msg.ack_sync(timeout=self._request_timeout))
-                    self._check_acks(acks)
+                # Each ack waits for the server before the next handler runs: a process that
+                # dies in a handler has every earlier event acknowledged, so only the event
+                # in hand is delivered again (one loopback round trip per event).
+                self._call(msg.ack_sync(timeout=self._request_timeout))
 
     def _decode(self, msg: Msg) -> Event | None:
         try:
@@ -441,14 +435,6 @@ class NatsBus:
             else:
                 break  # 404 no messages, 408 request expired, 409 a consumer limit
         return msgs
-
-    def _check_acks(self, acks: list[concurrent.futures.Future[None]]) -> None:
-        for ack in acks:
-            try:
-                ack.result(self._request_timeout)
-            except (nats.errors.Error, concurrent.futures.TimeoutError) as exc:
-                # The event will simply be delivered again (at least once).
-                log.warning("NATS bus %s: an ack was lost (%s)", self._where, type(exc).__name__)
 
     async def _nak(self, msgs: list[Msg]) -> None:
         for msg in msgs[:-1]:
