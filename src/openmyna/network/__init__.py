@@ -2,10 +2,10 @@
 
 Built so far (the first increment of the network): the agency directory, agency-specific
 codes (機関別符号) issued and translated only by the hub, the legal allow-list (別表第二),
-the typed information-item layouts (データ標準レイアウト), and the hub's tamper-evident
-exchange records (情報提供等記録) with the oversight query log. The hub and node processes,
-signed and encrypted messages, mutual TLS and the end-to-end scenario come next
-(docs/network.md).
+the typed information-item layouts (データ標準レイアウト), the hub's tamper-evident
+exchange records (情報提供等記録) with the oversight query log, the network CA with mutual
+TLS (``netca``, ``tls``) and the signed and encrypted message formats (``messages``). The
+hub and node processes and the end-to-end scenario come next (docs/network.md).
 """
 
 from openmyna.network.agencies import Agency, AgencyDirectory, AgencyKind, find_agency
@@ -18,6 +18,7 @@ from openmyna.network.allow_list import (
 )
 from openmyna.network.codes import AgencyCodes, PersonNotFound, UnknownCode
 from openmyna.network.layouts import LAYOUTS, MalformedItem, layout_for, validate_item
+from openmyna.network.netca import NetworkCA, NodeIdentity
 from openmyna.network.records import ExchangeRecords, Outcome, Oversight
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "AllowList",
     "ExchangeRecords",
     "MalformedItem",
+    "NetworkCA",
+    "NodeIdentity",
     "NotAllowed",
     "Outcome",
     "Oversight",
