@@ -396,3 +396,28 @@ def test_oversight_queries_filter_and_are_logged(
     with pytest.raises(InvalidRecord):
         ppc.query("auditor", outcome="whatever")
     assert len(ppc.log()) == 3  # a refused query writes nothing
+
+
+def test_hex_keys_with_twelve_digits_in_a_row_are_recorded_but_lone_numbers_are_not(
+    records: ExchangeRecords,
+) -> None:
+    key = "ab" + "123456789012" + "c" * 50  # a keyed hash may hold 12 digits by chance
+    rec = records.append(
+        requester="lg-131024",
+        provider="lg-102016",
+        affair="child_allowance",
+        item="local_tax",
+        outcome=Outcome.PROVIDED,
+        person_key=key,
+        exchange_id="0123456789ab-cdef",
+    )
+    assert rec.person_key == key
+    with pytest.raises(InvalidRecord):
+        records.append(
+            requester="lg-131024",
+            provider="lg-102016",
+            affair="child_allowance",
+            item="local_tax",
+            outcome=Outcome.PROVIDED,
+            person_key="x-123456789012",
+        )

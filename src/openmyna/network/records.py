@@ -169,6 +169,22 @@ def _text(name: str, value: object, max_len: int, *, optional: bool = False) -> 
     return value
 
 
+_OPAQUE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# A 12-digit number standing alone; twelve digits inside a longer hex run (a keyed hash, a
+# message id) are chance, not a number.
+_LONE_TWELVE_DIGITS = re.compile(r"(?<![0-9A-Fa-f])\d{12}(?![0-9A-Fa-f])")
+
+
+def _opaque(name: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _OPAQUE_ID.fullmatch(value):
+        raise InvalidRecord(f"{name} must be 1-64 of A-Z a-z 0-9 _ -")
+    if _LONE_TWELVE_DIGITS.search(value):
+        raise InvalidRecord(f"{name} must not hold a 12-digit number")
+    return value
+
+
 def canonical(values: dict[str, Any]) -> bytes:
     """The canonical encoding of one record's content (what its hash covers)."""
     body = {
@@ -343,8 +359,8 @@ class ExchangeRecords:
             "affair": _text("affair", e.affair, 64),
             "item": _text("item", e.item, 64),
             "outcome": outcome.value,
-            "person_key": _text("person_key", e.person_key, 64, optional=True),
-            "exchange_id": _text("exchange_id", e.exchange_id, 64, optional=True),
+            "person_key": _opaque("person_key", e.person_key),
+            "exchange_id": _opaque("exchange_id", e.exchange_id),
         }
 
     @staticmethod

@@ -1,0 +1,1 @@
+"""Alembic migrations of an agency node (store kind ``node``)."""
