@@ -34,7 +34,7 @@ pytest:
 	$(BIN)/pytest $(ARGS)
 
 bench: setup
-	$(BIN)/python benchmarks/numbers.py
+	$(BIN)/python -m benchmarks.numbers
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,8 @@ random keys) for COUNT residents (default 127,707,259) in batches of 2**20:
 then verifies that every code and every number is valid and that all are distinct (an
 in-place sort of the uint64 results and a comparison of neighbours: 1 GB per array).
 
-Usage: .venv/bin/python benchmarks/numbers.py [--count N] [--cpu K] [--markdown PATH]
+Usage, from the repository root:
+    .venv/bin/python -m benchmarks.numbers [--count N] [--cpu K] [--markdown PATH]
 Target: the whole population in under 2 minutes on one core (>= 1,065,000 numbers/s).
 """
 
@@ -19,11 +20,8 @@ from __future__ import annotations
 import os
 import sys
 
-# This file is named like the standard library's ``numbers`` module, which numpy imports:
-# drop the script's own folder from the import path so ``import numbers`` finds the stdlib.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
-
+# Run with ``-m``: as a plain script this file (``numbers``) would shadow the standard
+# library module numpy imports.
 # One thread everywhere, before numpy loads (numpy's element-wise loops are single-threaded
 # anyway; this keeps any BLAS/OpenMP pool from starting). OpenSSL's AES runs in this thread.
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
@@ -41,6 +39,7 @@ import cryptography  # noqa: E402
 import numpy as np  # noqa: E402
 from cryptography.hazmat.backends.openssl.backend import backend as openssl  # noqa: E402
 
+from benchmarks.machine import cpu_model  # noqa: E402
 from openmyna.config import Settings  # noqa: E402
 from openmyna.numbers import (  # noqa: E402
     NumberingAuthority,
@@ -51,17 +50,6 @@ from openmyna.numbers import (  # noqa: E402
 POPULATION_2018 = 127_707_259
 TARGET_SECONDS = 120.0
 BATCH = 1 << 20
-
-
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def all_distinct(values: np.ndarray) -> bool:
@@ -160,7 +148,7 @@ def main() -> int:
         print(line)
 
     if args.markdown is not None:
-        command = ".venv/bin/python benchmarks/numbers.py " + " ".join(sys.argv[1:])
+        command = ".venv/bin/python -m benchmarks.numbers " + " ".join(sys.argv[1:])
         report = [
             "## Numbers (N1): issuing individual numbers on one core",
             "",
