@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -15,16 +15,21 @@ from cryptography import x509
 from openmyna.bus import open_bus
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
+from openmyna.errors import OpenMynaError
 from openmyna.network import messages as m
 from openmyna.network.agencies import AgencyDirectory
-from openmyna.network.allow_list import NotAllowed, default_allow_list
+from openmyna.network.allow_list import default_allow_list
 from openmyna.network.codes import AgencyCodes
 from openmyna.network.exchange import (
     AgencyNode,
     AmbiguousProvider,
+    ExchangeRefused,
     Hub,
-    UnknownExchange,
+    IdempotencyConflict,
+    ProviderUnavailable,
+    RequestSpec,
     exchange_id_of,
+    exchange_ref,
 )
 from openmyna.network.layouts import LocalTaxInfo, MalformedItem
 from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
@@ -107,12 +112,36 @@ def world(settings: Settings, clock: FixedClock) -> Iterator[World]:
     bus.close()
 
 
+class Capture:
+    """A Deliver that hands forwarded requests to the provider node, keeping every token."""
+
+    def __init__(self, w: World, *, down: bool = False) -> None:
+        self.w = w
+        self.down = down
+        self.forwarded: list[str] = []
+        self.answers: list[str | OpenMynaError] = []
+        self.tamper: Callable[[str], str] | None = None
+
+    def __call__(self, provider: str, tokens: list[str]) -> list[str | OpenMynaError]:
+        assert provider == A
+        if self.down:
+            raise ProviderUnavailable("the provider's node does not answer")
+        self.forwarded += tokens
+        answers = self.w.a.answer_many(tokens)
+        if self.tamper is not None:
+            answers = [self.tamper(a) if isinstance(a, str) else a for a in answers]
+        self.answers += answers
+        return answers
+
+
 def _exchange(w: World, request_token: str) -> tuple[str, str, str]:
     """Run a request through hub and provider: (forwarded, answer, result) tokens."""
-    fwd = w.hub.forward(request_token)
-    assert fwd.provider == A
-    answer = w.a.answer(fwd.token)
-    return fwd.token, answer, w.hub.relay(answer)
+    deliver = Capture(w)
+    result = w.hub.exchange(request_token, deliver)
+    [fwd] = deliver.forwarded
+    [answer] = deliver.answers
+    assert isinstance(answer, str)
+    return fwd, answer, result
 
 
 def _hub_outcomes(w: World) -> list[tuple[str, str, str, Outcome]]:
@@ -152,7 +181,7 @@ def test_municipality_b_gets_local_tax_from_a(world: World) -> None:
         Outcome.PROVIDED,
     )
     assert (at_b.role, at_b.peer, at_b.outcome) == ("requester", A, Outcome.PROVIDED)
-    assert at_a.exchange_id == at_b.exchange_id is not None
+    assert at_a.exchange_id == at_b.exchange_id == exchange_id_of(exchange_ref(B, "k-000001"))
     [hub_record] = w.records.for_person(w.codes.person_key_of_number(w.numbers[0]))
     assert hub_record.exchange_id == at_b.exchange_id
     # A result is accepted once only.
@@ -192,16 +221,39 @@ def test_request_outside_the_allow_list_is_refused_and_recorded(world: World) ->
     w = world
     code_b = w.codes.issue(B, w.numbers[0])
     assert not default_allow_list().is_allowed("municipality", AFFAIR, "municipality", "welfare")
-    token = w.b.request(code_b, AFFAIR, "welfare", provider_agency=A)
-    with pytest.raises(NotAllowed) as refused:
-        w.hub.forward(token)
-    w.b.refused(token, refused.value)
+    token = w.b.request(code_b, AFFAIR, "welfare", provider_agency=A, idempotency_key="welfare-1")
+    deliver = Capture(w)
+    result = w.hub.exchange(token, deliver)
+    assert deliver.forwarded == []  # the provider never hears of it
+    with pytest.raises(ExchangeRefused) as refused:
+        w.b.receive_result(result)
+    assert refused.value.context["outcome"] == "not_allowed"
+    assert refused.value.context["reason"] == "NOT_ALLOWED"
     assert _hub_outcomes(w) == [(B, A, "welfare", Outcome.NOT_ALLOWED)]
     [at_b] = w.b.store.records()
     assert (at_b.peer, at_b.item, at_b.outcome) == (A, "welfare", Outcome.NOT_ALLOWED)
     assert w.a.store.records() == []
-    with pytest.raises(UnknownExchange):
-        w.b.refused(token, refused.value)
+    # Asking again under the same key gets the same refusal, not a second record.
+    again = w.b.request(code_b, AFFAIR, "welfare", provider_agency=A, idempotency_key="welfare-1")
+    with pytest.raises(ExchangeRefused):
+        w.b.receive_result(w.hub.exchange(again, deliver))
+    assert w.records.count() == 1
+    assert len(w.b.store.records()) == 1
+
+
+def test_unknown_code_is_refused_and_recorded(world: World) -> None:
+    w = world
+    w.codes.issue(B, w.numbers[0])
+    stranger = "a" * 26  # well-formed, never issued
+    token = w.b.request(stranger, AFFAIR, "local_tax", provider_agency=A)
+    with pytest.raises(ExchangeRefused) as refused:
+        w.b.receive_result(w.hub.exchange(token, Capture(w)))
+    assert refused.value.context == {"outcome": "failed", "reason": "UNKNOWN_CODE"}
+    [record] = w.records.for_person(w.codes.person_key_of_number(w.numbers[0])) or [None]
+    assert record is None  # the hub cannot tell whose code it was
+    assert w.records.count() == 1
+    [at_b] = w.b.store.records()
+    assert at_b.outcome == Outcome.FAILED
 
 
 def test_tampered_request_token_is_refused(world: World) -> None:
@@ -213,16 +265,133 @@ def test_tampered_request_token_is_refused(world: World) -> None:
         update={"affair": "public_assistance"}
     )
     tampered = ".".join([header, m._b64encode(forged.model_dump_json().encode()), signature])
+    deliver = Capture(w)
     with pytest.raises(m.TamperedMessage):
-        w.hub.forward(tampered)
+        w.hub.exchange(tampered, deliver)
     flipped = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
     with pytest.raises(m.MessageError):
-        w.hub.forward(flipped)
+        w.hub.exchange(flipped, deliver)
     assert w.records.count() == 0
+    assert deliver.forwarded == []
     # The genuine token still goes through, once.
-    w.hub.forward(token)
+    w.hub.exchange(token, deliver)
     with pytest.raises(m.ReplayedMessage):
-        w.hub.forward(token)
+        w.hub.exchange(token, deliver)
+    assert w.records.count() == 1
+
+
+def test_replay_to_a_second_hub_on_the_same_database_is_refused(
+    world: World, settings: Settings
+) -> None:
+    w = world
+    code_b = w.codes.issue(B, w.numbers[0])
+    other = Hub.open(
+        settings,
+        w.clock,
+        w.codes._identities,
+        w.ids[HUB_ID],
+        lambda kid: w.ids[kid].certificate if kid in w.ids else None,
+    )
+    try:
+        token = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A)
+        w.b.receive_result(w.hub.exchange(token, Capture(w)))
+        with pytest.raises(m.ReplayedMessage):
+            other.exchange(token, Capture(w))
+        # A new request goes through the other hub just as well, into the same chain.
+        again = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A)
+        assert w.b.receive_result(other.exchange(again, Capture(w))) is None
+        assert w.records.count() == 2
+        assert w.records.verify_chain().ok
+    finally:
+        other.close()
+
+
+def test_provider_down_then_retry_gives_one_exchange_and_one_record(world: World) -> None:
+    w = world
+    code_a = w.codes.issue(A, w.numbers[0])
+    code_b = w.codes.issue(B, w.numbers[0])
+    w.a.store_item(code_a, "local_tax", TAX)
+    first = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A, idempotency_key="retry-01")
+    with pytest.raises(ProviderUnavailable):
+        w.hub.exchange(first, Capture(w, down=True))
+    assert w.records.count() == 0  # nothing happened yet: no record anywhere
+    assert w.hub.state.open_count() == 1
+    assert w.a.store.records() == w.b.store.records() == []
+    retry = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A, idempotency_key="retry-01")
+    got = w.b.receive_result(w.hub.exchange(retry, Capture(w)))
+    assert isinstance(got, LocalTaxInfo)
+    assert w.hub.state.open_count() == 0
+    [hub_record] = w.records.for_person(w.codes.person_key_of_number(w.numbers[0]))
+    [at_a] = w.a.store.records()
+    [at_b] = w.b.store.records()
+    assert hub_record.exchange_id == at_a.exchange_id == at_b.exchange_id
+    assert hub_record.outcome == at_a.outcome == at_b.outcome == Outcome.PROVIDED
+
+
+def test_retry_after_a_lost_result_gives_the_item_without_a_second_record(world: World) -> None:
+    """The hub recorded the exchange, then died before answering: the retry is served again."""
+    w = world
+    code_a = w.codes.issue(A, w.numbers[0])
+    code_b = w.codes.issue(B, w.numbers[0])
+    w.a.store_item(code_a, "local_tax", TAX)
+    first = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A, idempotency_key="lost-001")
+    w.hub.exchange(first, Capture(w))  # the result never reaches B
+    retry = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A, idempotency_key="lost-001")
+    got = w.b.receive_result(w.hub.exchange(retry, Capture(w)))
+    assert isinstance(got, LocalTaxInfo)
+    assert w.records.count() == 1
+    assert len(w.a.store.records()) == 1  # A answered twice, recorded once
+    assert len(w.b.store.records()) == 1
+
+
+def test_an_idempotency_key_cannot_be_reused_for_another_request(world: World) -> None:
+    w = world
+    code_b = w.codes.issue(B, w.numbers[0])
+    token = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A, idempotency_key="same-key")
+    w.hub.exchange(token, Capture(w))
+    with pytest.raises(IdempotencyConflict):  # refused by the node before anything is sent
+        w.b.request(
+            code_b, AFFAIR, "resident_registry", provider_agency=A, idempotency_key="same-key"
+        )
+    # A requester that ignores its own node's check is refused by the hub too.
+    now = w.clock.now()
+    other = m.ExchangeRequest(
+        message_id=m.new_message_id(),
+        sender=B,
+        issued_at=now,
+        expires_at=now + dt.timedelta(minutes=1),
+        idempotency_key="same-key",
+        requester_code=code_b,
+        affair=AFFAIR,
+        item="resident_registry",
+        provider_agency=A,
+    )
+    with pytest.raises(IdempotencyConflict):
+        w.hub.exchange(m.sign(other, w.ids[B].private_key, B), Capture(w))
+    assert w.records.count() == 1
+
+
+def test_a_batch_shares_one_signature_and_one_record_transaction(world: World) -> None:
+    w = world
+    codes_b = []
+    for number in w.numbers:
+        code_a = w.codes.issue(A, number)
+        codes_b.append(w.codes.issue(B, number))
+        w.a.store_item(code_a, "local_tax", TAX)
+    specs = [RequestSpec(c, AFFAIR, "local_tax", provider_agency=A) for c in codes_b]
+    specs.append(RequestSpec(codes_b[0], AFFAIR, "welfare", provider_agency=A))
+    tokens = w.b.request_many(specs)
+    assert all(m.BATCH_SEPARATOR in t for t in tokens)
+    deliver = Capture(w)
+    results = w.hub.exchange_many([*tokens, "not-a-token"], deliver)
+    assert isinstance(results[-1], m.TamperedMessage)
+    got = w.b.receive_results([r for r in results[:-1] if isinstance(r, str)])
+    assert [type(g).__name__ for g in got] == ["LocalTaxInfo", "LocalTaxInfo", "ExchangeRefused"]
+    assert len({t.split("~")[0] for t in deliver.forwarded}) == 1  # one hub signature
+    assert w.records.count() == 3
+    assert len(w.b.store.records()) == 3
+    assert len(w.a.store.records()) == 2
+    assert w.records.verify_chain().ok
 
 
 def test_malformed_item_from_the_provider_is_refused_and_recorded(world: World) -> None:
@@ -232,23 +401,19 @@ def test_malformed_item_from_the_provider_is_refused_and_recorded(world: World) 
     with pytest.raises(MalformedItem):
         w.a.store_item(code_a, "local_tax", {**TAX, "taxable_income": 9_000_000})
     token = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A)
-    fwd_token = w.hub.forward(token).token
-    fwd = m.verify(fwd_token, lambda k: w.ids[HUB_ID].certificate, clock=w.clock)
-    assert isinstance(fwd, m.ForwardedRequest)
-    # A misbehaving provider answers with data that does not fit the layout.
-    bad = {"item": "local_tax", "version": 1, "data": {**TAX, "taxable_income": 9_000_000}}
-    now = w.clock.now()
-    answer = m.ProviderAnswer(
-        message_id=m.new_message_id(),
-        sender=A,
-        issued_at=now,
-        expires_at=now + dt.timedelta(minutes=1),
-        request_id=fwd.request_id,
-        forwarded_id=fwd.message_id,
-        outcome="provided",
-        content=m.encrypt_for(bad, w.ids[B].certificate, request_id=fwd.request_id),
-    )
-    result = w.hub.relay(m.sign(answer, w.ids[A].private_key, A))
+
+    def misbehave(answer_token: str) -> str:
+        # A misbehaving provider answers with data that does not fit the layout.
+        ans = m.verify(answer_token, lambda k: w.ids[A].certificate, clock=w.clock)
+        assert isinstance(ans, m.ProviderAnswer)
+        bad = {"item": "local_tax", "version": 1, "data": {**TAX, "taxable_income": 9_000_000}}
+        content = m.encrypt_for(bad, w.ids[B].certificate, request_id=ans.request_id)
+        forged = ans.model_copy(update={"outcome": "provided", "content": content})
+        return m.sign(forged, w.ids[A].private_key, A)
+
+    deliver = Capture(w)
+    deliver.tamper = misbehave
+    result = w.hub.exchange(token, deliver)
     with pytest.raises(MalformedItem):
         w.b.receive_result(result)
     [at_b] = w.b.store.records()
@@ -257,26 +422,28 @@ def test_malformed_item_from_the_provider_is_refused_and_recorded(world: World) 
     assert _hub_outcomes(w) == [(B, A, "local_tax", Outcome.PROVIDED)]
 
 
-def test_answer_for_an_unknown_exchange_is_refused(world: World) -> None:
+def test_a_forged_or_misdirected_answer_fails_the_exchange(world: World) -> None:
     w = world
     code_b = w.codes.issue(B, w.numbers[0])
     token = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A)
-    _, answer, _ = _exchange(w, token)
-    with pytest.raises(m.ReplayedMessage):
-        w.hub.relay(answer)
-    now = w.clock.now()
-    stray = m.ProviderAnswer(
-        message_id=m.new_message_id(),
-        sender=A,
-        issued_at=now,
-        expires_at=now + dt.timedelta(minutes=1),
-        request_id=m.new_message_id(),
-        forwarded_id=m.new_message_id(),
-        outcome="no_data",
-    )
-    with pytest.raises(UnknownExchange):
-        w.hub.relay(m.sign(stray, w.ids[A].private_key, A))
-    assert w.records.count() == 1
+
+    def forge(answer_token: str) -> str:  # signed by B, claiming to be A
+        ans = m.verify(answer_token, lambda k: w.ids[A].certificate, clock=w.clock)
+        assert isinstance(ans, m.ProviderAnswer)
+        header, payload, _ = m.sign(ans, w.ids[A].private_key, A).split(".")
+        _, _, signature = m.sign(
+            ans.model_copy(update={"sender": B}), w.ids[B].private_key, B
+        ).split(".")
+        return ".".join([header, payload, signature])
+
+    deliver = Capture(w)
+    deliver.tamper = forge
+    with pytest.raises(ExchangeRefused) as refused:
+        w.b.receive_result(w.hub.exchange(token, deliver))
+    assert refused.value.context == {"outcome": "failed", "reason": "TAMPERED_MESSAGE"}
+    assert _hub_outcomes(w) == [(B, A, "local_tax", Outcome.FAILED)]
+    [at_b] = w.b.store.records()
+    assert at_b.outcome == Outcome.FAILED
 
 
 def test_items_persist_in_the_node_database(world: World, settings: Settings) -> None:
@@ -302,7 +469,7 @@ def test_provider_by_kind_must_name_one_agency(world: World) -> None:
     code_b = w.codes.issue(B, w.numbers[0])
     token = w.b.request(code_b, AFFAIR, "local_tax", provider_kind="municipality")
     with pytest.raises(AmbiguousProvider):
-        w.hub.forward(token)
+        w.hub.exchange(token, Capture(w))
 
 
 def test_exchange_ids_never_hold_twelve_digits() -> None:

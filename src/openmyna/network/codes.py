@@ -289,6 +289,10 @@ class AgencyCodes:
         receives a code it holds no data under and answers so, and the requester learns
         nothing about whether the provider knew the person.
         """
+        return self.route(from_agency, code, to_agency)[0]
+
+    def route(self, from_agency: str, code: str, to_agency: str) -> tuple[str, str]:
+        """``translate``, and the person's exchange-record key, in one database round trip."""
         self.agencies.get_agency(from_agency)
         self.agencies.get_agency(to_agency)
         c = _normal_code(code)
@@ -312,9 +316,10 @@ class AgencyCodes:
         resident_code, stored = self._open_sealed(from_agency, row.person_index, row.sealed)
         if not hmac.compare_digest(stored, c):
             raise UnknownCode("no such agency-specific code for that agency")
+        key = self._record_key(resident_code)
         if row.target is not None:
-            return self._open_sealed(to_agency, row.person_index, row.target)[1]
-        return self._code_for(to_agency, resident_code)
+            return self._open_sealed(to_agency, row.person_index, row.target)[1], key
+        return self._code_for(to_agency, resident_code), key
 
     def codes_of_person(self, code: str, agency: str) -> dict[str, str]:
         """Every code of the person behind ``agency``'s ``code``, by agency id."""

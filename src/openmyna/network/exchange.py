@@ -1,4 +1,4 @@
-"""One exchange end to end, in process: the hub and the agency nodes as service objects.
+"""Exchanges end to end: the hub and the agency nodes as service objects.
 
 A requester node signs an ``ExchangeRequest`` naming the person by its own agency-specific
 code; the ``Hub`` verifies it against the requester's node certificate, checks the
@@ -7,28 +7,46 @@ allow-list (別表第二) by agency kinds, translates the code to the provider's
 the item encrypted for the requester's certified key only; the hub records the outcome and
 relays the provider's signed answer, without being able to read it, in an ``ExchangeResult``;
 the requester verifies both signatures, decrypts and validates the item against its layout.
-Requester, provider and hub each record every exchange and every refusal (never the content).
-HTTP and mutual TLS are put around these objects by the hub and node processes.
+Requester, provider and hub each record every exchange and every refusal (never the content),
+once per exchange: a retry under the same idempotency key continues the same exchange.
+
+The hub keeps its state in its database only (``HubStore``), so any number of hub processes
+can serve one network. How a forwarded request reaches the provider is a ``Deliver``
+function: a direct call in one process (``LocalNetwork``), HTTPS with mutual TLS between
+processes (``service``). Batches go through the same code: one database transaction per
+phase and one signature per batch (``messages.sign_many``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from openmyna.clock import Clock
 from openmyna.config import Settings
-from openmyna.errors import InvalidInput, NotFound, OpenMynaError
+from openmyna.errors import InvalidInput, NotFound, OpenMynaError, Unavailable
 from openmyna.network import messages as m
 from openmyna.network.agencies import Agency, AgencyDirectory
-from openmyna.network.allow_list import AllowList, NotAllowed
-from openmyna.network.codes import AgencyCodes, UnknownCode
+from openmyna.network.allow_list import AllowList, NotAllowed, default_allow_list
+from openmyna.network.codes import AgencyCodes, IdentityLookup, UnknownCode
+from openmyna.network.hub_store import HubStore
 from openmyna.network.layouts import ItemLayout, MalformedItem, latest_version, validate_item
 from openmyna.network.netca import HUB_ID, NodeIdentity
-from openmyna.network.node_store import NodeStore
-from openmyna.network.records import ExchangeRecords, Outcome
+from openmyna.network.node_store import (
+    IdempotencyConflict as IdempotencyConflict,
+)
+from openmyna.network.node_store import (
+    NewNodeRecord,
+    NodeStore,
+    OutgoingRequest,
+)
+from openmyna.network.records import ExchangeRecords, NewRecord, Outcome
 
 #: How long a message stays valid after it is signed.
 MESSAGE_VALIDITY: Final = dt.timedelta(minutes=2)
@@ -59,34 +77,60 @@ class ExchangeRefused(OpenMynaError):
     http_status = 403
 
 
+class ProviderUnavailable(Unavailable):
+    """The provider's node could not be reached; the exchange stays open for a retry."""
+
+    code = "PROVIDER_UNAVAILABLE"
+
+
+class ProviderError(OpenMynaError):
+    """The provider's node refused to answer a forwarded request (its code in the details)."""
+
+    code = "PROVIDER_ERROR"
+    http_status = 502
+
+
+#: How a hub hands forwarded requests to a provider's node: (provider agency id, forwarded
+#: tokens) → one answer token (or the provider's error) per token, in order. It raises
+#: ``ProviderUnavailable`` when the node cannot be reached.
+Deliver = Callable[[str, list[str]], "Sequence[str | OpenMynaError]"]
+
+
 @dataclass(frozen=True)
-class Forwarded:
-    """What the hub sends on: the signed forwarded request and the provider to send it to."""
+class RequestSpec:
+    """What a requester asks for: an item of the person it knows by ``code``, for ``affair``."""
 
-    token: str
-    provider: str
-
-
-@dataclass(frozen=True)
-class _HubPending:
-    request: m.ExchangeRequest
-    provider: str
-    person_key: str
+    code: str
+    affair: str
+    item: str
+    provider_kind: str | None = None
+    provider_agency: str | None = None
+    idempotency_key: str | None = None
 
 
-@dataclass(frozen=True)
-class _NodePending:
-    request: m.ExchangeRequest
-    digest: str
+def exchange_ref(requester: str, idempotency_key: str) -> str:
+    """The id of the exchange a requester opens under an idempotency key (32 hex digits).
+
+    Both the requester and the hub derive it, so every attempt (retry) of one request is bound
+    to the same exchange: the forwarded request, the provider's answer and the encrypted
+    content all carry it.
+    """
+    return hashlib.sha256(f"{requester}\0{idempotency_key}".encode()).hexdigest()[:32]
 
 
-def exchange_id_of(request_id: str) -> str:
-    """The exchange id in records: the request's message id, dashed every 8 hex digits.
+def exchange_id_of(ref: str) -> str:
+    """The exchange id in records: the exchange ref, dashed every 8 hex digits.
 
     Records refuse any value with twelve decimal digits in a row (no individual number may
     slip in); a bare 32-digit hex id has such a run about once in twelve exchanges.
     """
-    return "-".join(request_id[i : i + 8] for i in range(0, len(request_id), 8))
+    return "-".join(ref[i : i + 8] for i in range(0, len(ref), 8))
+
+
+def _request_digest(req: m.ExchangeRequest) -> str:
+    """What an idempotency key stands for: the same person, affair, item and provider."""
+    body = [req.requester_code, req.affair, req.item, req.provider_kind, req.provider_agency]
+    return hashlib.sha256(json.dumps(body).encode()).hexdigest()
 
 
 def _envelope_times(clock: Clock) -> dict[str, Any]:
@@ -96,6 +140,32 @@ def _envelope_times(clock: Clock) -> dict[str, Any]:
         "issued_at": now,
         "expires_at": now + MESSAGE_VALIDITY,
     }
+
+
+def _sign_all(envelopes: Sequence[m.Envelope], identity: NodeIdentity) -> list[str]:
+    """One plain signature for one envelope, one batch signature for several."""
+    if not envelopes:
+        return []
+    if len(envelopes) == 1:
+        return [m.sign(envelopes[0], identity.private_key, identity.agency_id)]
+    return m.sign_many(list(envelopes), identity.private_key, identity.agency_id)
+
+
+@dataclass
+class _Job:
+    """One request as the hub works through it."""
+
+    index: int
+    token: str
+    request: m.ExchangeRequest
+    requester: Agency
+    provider: Agency
+    exchange_id: str = ""
+    person_key: str | None = None
+    outcome: Outcome | None = None
+    error_code: str | None = None
+    answer: str | None = None
+    forwarded: m.ForwardedRequest | None = None
 
 
 class Hub:
@@ -121,10 +191,53 @@ class Hub:
         self.allow_list = allow_list
         self.directory = directory
         self.identity = identity
+        self.state = HubStore(records.store, clock)
         self._resolve_key = resolve_key
-        self._replay = m.InMemoryReplayGuard(clock)
-        self._pending: dict[str, _HubPending] = {}
-        self._lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        clock: Clock,
+        identities: IdentityLookup,
+        identity: NodeIdentity,
+        resolve_key: m.KeyResolver,
+        *,
+        allow_list: AllowList | None = None,
+        directory: AgencyDirectory | None = None,
+    ) -> Hub:
+        """Open the hub database (codes, records, exchanges) and serve with ``identity``."""
+        directory = directory or AgencyDirectory.default()
+        codes = AgencyCodes.open(settings, clock, identities, agencies=directory)
+        try:
+            records = ExchangeRecords.open(settings, clock)
+        except BaseException:
+            codes.close()
+            raise
+        allow = allow_list or default_allow_list()
+        return cls(settings, clock, codes, records, allow, directory, identity, resolve_key)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.records.close()
+        self.codes.close()
+
+    # --- codes and nodes ----------------------------------------------------------------------
+
+    def issue_code(self, agency_id: str, individual_number: str) -> str:
+        """The agency's code for the person with that number (the number's only journey)."""
+        return self.codes.issue(agency_id, individual_number)
+
+    def register_node(self, agency_id: str, url: str) -> None:
+        """Remember where the agency's node listens (shared by every hub process)."""
+        self.directory.get_agency(agency_id)
+        self.state.register_node(agency_id, url)
+
+    def node_url(self, agency_id: str) -> str:
+        """Where the agency's node listens; ``UNKNOWN_NODE`` if it never registered."""
+        return self.state.node_url(agency_id)
+
+    # --- exchanges ----------------------------------------------------------------------------
 
     def _provider_of(self, request: m.ExchangeRequest) -> Agency:
         if request.provider_agency is not None:
@@ -137,102 +250,232 @@ class Hub:
             )
         return candidates[0]
 
-    def forward(self, request_token: str) -> Forwarded:
-        """Verify a request, check the allow-list, translate the code and sign the forward."""
-        req = m.verify(
-            request_token,
-            self._resolve_key,
-            clock=self.clock,
-            replay_guard=self._replay,
-            expected=m.ExchangeRequest,
-        )
-        assert isinstance(req, m.ExchangeRequest)
-        requester = self.directory.get_agency(req.sender)
-        provider = self._provider_of(req)
-        try:
-            person_key: str | None = self.codes.person_key(req.sender, req.requester_code)
-        except UnknownCode:
-            person_key = None
+    def exchange(self, request_token: str, deliver: Deliver) -> str:
+        """Carry one request through to a signed result token (see ``exchange_many``)."""
+        result = self.exchange_many([request_token], deliver)[0]
+        if isinstance(result, OpenMynaError):
+            raise result
+        return result
 
-        def record(outcome: Outcome) -> None:
-            self.records.append(
-                requester=requester.id,
-                provider=provider.id,
-                affair=req.affair,
-                item=req.item,
-                outcome=outcome,
-                person_key=person_key,
-                exchange_id=exchange_id_of(req.message_id),
+    def exchange_many(
+        self, request_tokens: Sequence[str], deliver: Deliver
+    ) -> list[str | OpenMynaError]:
+        """Carry requests through the network; a signed result token or an error for each.
+
+        A result token is returned for every exchange the hub acted on, refusals included
+        (``not_allowed``: not on the allow-list; ``failed``: an unknown code or a provider
+        answer that does not verify) — each recorded once. An error is returned for a request
+        the hub did not act on: a message that does not verify, is expired or replayed, an
+        unknown agency, an idempotency key reused for another request, or a provider that
+        cannot be reached (``PROVIDER_UNAVAILABLE``: the exchange stays open and unrecorded;
+        a retry under the same idempotency key continues it).
+        """
+        results: list[str | OpenMynaError | None] = [None] * len(request_tokens)
+        jobs = self._verified(request_tokens, results)
+        jobs = self._opened(jobs, results)
+        for job in (j for j in jobs if j.outcome is None):
+            self._route(job)
+        pending = [j for j in jobs if j.outcome is None]
+        self._forward(pending, deliver, results)
+        done = [j for j in jobs if j.outcome is not None]
+        self._record(done)
+        self._results(done, results)
+        return [r if r is not None else Unavailable("no result") for r in results]
+
+    def _verified(
+        self, tokens: Sequence[str], results: list[str | OpenMynaError | None]
+    ) -> list[_Job]:
+        """Verify every request; the replay guard (shared by all hubs) in one transaction."""
+        jobs: list[_Job] = []
+        for i, token in enumerate(tokens):
+            try:
+                req = m.verify(
+                    token, self._resolve_key, clock=self.clock, expected=m.ExchangeRequest
+                )
+                assert isinstance(req, m.ExchangeRequest)
+                requester = self.directory.get_agency(req.sender)
+                jobs.append(_Job(i, token, req, requester, self._provider_of(req)))
+            except OpenMynaError as exc:
+                results[i] = exc
+        if not jobs:
+            return []
+        with self.state.transaction() as s:
+            fresh = self.state.first_seen(
+                s, [(j.request.sender, j.request.message_id, j.request.expires_at) for j in jobs]
             )
+        kept = []
+        for j in jobs:
+            if (j.request.sender, j.request.message_id) in fresh:
+                kept.append(j)
+            else:
+                results[j.index] = m.ReplayedMessage("this message was already received")
+        return kept
 
+    def _opened(self, jobs: list[_Job], results: list[str | OpenMynaError | None]) -> list[_Job]:
+        """Open an exchange per idempotency key, or find the one an earlier attempt opened."""
+        if not jobs:
+            return []
+        wanted = []
+        for j in jobs:
+            ref = exchange_ref(j.requester.id, j.request.idempotency_key)
+            wanted.append(
+                (
+                    exchange_id_of(ref),
+                    j.requester.id,
+                    j.request.idempotency_key,
+                    _request_digest(j.request),
+                )
+            )
+        with self.state.transaction() as s:
+            held = self.state.open_exchanges(s, wanted)
+        kept, seen = [], set()
+        for j, (_, requester, key, digest) in zip(jobs, wanted, strict=True):
+            ex = held[(requester, key)]
+            if ex.request_digest != digest or (requester, key) in seen:
+                results[j.index] = IdempotencyConflict(
+                    "this idempotency key was used for another request"
+                )
+                continue
+            seen.add((requester, key))
+            j.exchange_id = ex.exchange_id
+            if ex.state == "refused":  # a retry of a refused request: the same refusal again
+                j.outcome = (
+                    Outcome.NOT_ALLOWED if ex.error_code == NotAllowed.code else Outcome.FAILED
+                )
+                j.error_code = ex.error_code
+            kept.append(j)
+        return kept
+
+    def _route(self, job: _Job) -> None:
+        """Check the allow-list and translate the requester's code to the provider's."""
+        req = job.request
         try:
-            self.allow_list.check(str(requester.kind), req.affair, str(provider.kind), req.item)
-        except NotAllowed:
-            record(Outcome.NOT_ALLOWED)
-            raise
-        if person_key is None:
-            record(Outcome.FAILED)
-            raise UnknownCode("no such agency-specific code for that agency")
-        requester_key = self._resolve_key(requester.id)
+            self.allow_list.check(
+                str(job.requester.kind), req.affair, str(job.provider.kind), req.item
+            )
+        except NotAllowed as exc:
+            job.outcome, job.error_code = Outcome.NOT_ALLOWED, exc.code
+            self._person_key(job)
+            return
+        try:
+            code, job.person_key = self.codes.route(
+                job.requester.id, req.requester_code, job.provider.id
+            )
+        except UnknownCode as exc:
+            job.outcome, job.error_code = Outcome.FAILED, exc.code
+            return
+        requester_key = self._resolve_key(job.requester.id)
         if requester_key is None:  # verified just now; only a revocation in between gets here
-            raise m.UnknownSigner("no key is known for this signer")
-        fwd = m.ForwardedRequest(
+            job.outcome, job.error_code = Outcome.FAILED, m.UnknownSigner.code
+            return
+        job.forwarded = m.ForwardedRequest(
             sender=self.identity.agency_id,
-            request_id=req.message_id,
-            request_digest=m.token_digest(request_token),
-            requester=requester.id,
-            provider=provider.id,
-            provider_code=self.codes.translate(requester.id, req.requester_code, provider.id),
+            request_id=job.exchange_id.replace("-", ""),
+            request_digest=m.token_digest(job.token),
+            requester=job.requester.id,
+            provider=job.provider.id,
+            provider_code=code,
             affair=req.affair,
             item=req.item,
             reply_key=m.public_jwk(requester_key),
             **_envelope_times(self.clock),
         )
-        with self._lock:
-            self._pending[fwd.message_id] = _HubPending(req, provider.id, person_key)
-        token = m.sign(fwd, self.identity.private_key, self.identity.agency_id)
-        return Forwarded(token=token, provider=provider.id)
 
-    def relay(self, answer_token: str) -> str:
-        """Verify the provider's answer, record its outcome and sign the result (unread)."""
-        ans = m.verify(
-            answer_token,
-            self._resolve_key,
-            clock=self.clock,
-            replay_guard=self._replay,
-            expected=m.ProviderAnswer,
-        )
-        assert isinstance(ans, m.ProviderAnswer)
-        with self._lock:
-            pending = self._pending.get(ans.forwarded_id)
-            if pending is None or pending.provider != ans.sender:
-                raise UnknownExchange("no forwarded request of this provider has that id")
-            if pending.request.message_id != ans.request_id:
-                raise MisdirectedMessage("the answer names another request")
-            del self._pending[ans.forwarded_id]
-        req = pending.request
-        self.records.append(
-            requester=req.sender,
-            provider=pending.provider,
-            affair=req.affair,
-            item=req.item,
-            outcome=Outcome(ans.outcome),
-            person_key=pending.person_key,
-            exchange_id=exchange_id_of(req.message_id),
-        )
-        result = m.ExchangeResult(
-            sender=self.identity.agency_id,
-            request_id=req.message_id,
-            outcome=ans.outcome,
-            provider=pending.provider,
-            answer=answer_token,
-            **_envelope_times(self.clock),
-        )
-        return m.sign(result, self.identity.private_key, self.identity.agency_id)
+    def _person_key(self, job: _Job) -> None:
+        try:
+            job.person_key = self.codes.person_key(job.requester.id, job.request.requester_code)
+        except UnknownCode:
+            job.person_key = None
+
+    def _forward(
+        self, jobs: list[_Job], deliver: Deliver, results: list[str | OpenMynaError | None]
+    ) -> None:
+        """Sign the forwarded requests (one signature), deliver them per provider, check answers."""
+        forwarded = [j.forwarded for j in jobs if j.forwarded is not None]
+        tokens = _sign_all(forwarded, self.identity)
+        by_provider: dict[str, list[tuple[_Job, str]]] = defaultdict(list)
+        for job, token in zip(jobs, tokens, strict=True):
+            by_provider[job.provider.id].append((job, token))
+        for provider, batch in by_provider.items():
+            try:
+                answers = deliver(provider, [t for _, t in batch])
+                if len(answers) != len(batch):
+                    raise ProviderUnavailable("the provider answered another number of requests")
+            except OpenMynaError as exc:
+                for job, _ in batch:
+                    results[job.index] = exc
+                continue
+            for (job, _), answer in zip(batch, answers, strict=True):
+                self._check_answer(job, answer)
+
+    def _check_answer(self, job: _Job, answer: str | OpenMynaError) -> None:
+        fwd = job.forwarded
+        assert fwd is not None
+        if isinstance(answer, OpenMynaError):
+            job.outcome, job.error_code = Outcome.FAILED, answer.code
+            return
+        try:
+            ans = m.verify(answer, self._resolve_key, clock=self.clock, expected=m.ProviderAnswer)
+            assert isinstance(ans, m.ProviderAnswer)
+            if (ans.sender, ans.forwarded_id, ans.request_id) != (
+                fwd.provider,
+                fwd.message_id,
+                fwd.request_id,
+            ):
+                raise MisdirectedMessage("the answer is not for this forwarded request")
+        except m.MessageError as exc:
+            job.outcome, job.error_code = Outcome.FAILED, exc.code
+            return
+        job.outcome, job.answer = Outcome(ans.outcome), answer
+
+    def _record(self, done: list[_Job]) -> None:
+        """Close the exchanges and write their records in one transaction (each only once)."""
+        if not done:
+            return
+        with self.state.transaction() as s:
+            newly: set[str] = set()
+            groups: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+            for j in done:
+                state = "refused" if j.answer is None else "done"
+                groups[(state, j.error_code if state == "refused" else None)].append(j.exchange_id)
+            for (state, error_code), ids in groups.items():
+                newly |= self.state.close_exchanges(s, ids, state, error_code)
+            entries = [
+                NewRecord(
+                    requester=j.requester.id,
+                    provider=j.provider.id,
+                    affair=j.request.affair,
+                    item=j.request.item,
+                    outcome=j.outcome or Outcome.FAILED,
+                    person_key=j.person_key,
+                    exchange_id=j.exchange_id,
+                )
+                for j in done
+                if j.exchange_id in newly
+            ]
+            self.records.append_many(entries, session=s)
+
+    def _results(self, done: list[_Job], results: list[str | OpenMynaError | None]) -> None:
+        envelopes = []
+        for j in done:
+            answered = j.answer is not None
+            envelopes.append(
+                m.ExchangeResult(
+                    sender=self.identity.agency_id,
+                    request_id=j.request.message_id,
+                    outcome=str(j.outcome),
+                    provider=j.provider.id if answered else None,
+                    answer=j.answer,
+                    error_code=None if answered else (j.error_code or "FAILED"),
+                    **_envelope_times(self.clock),
+                )
+            )
+        for j, token in zip(done, _sign_all(envelopes, self.identity), strict=True):
+            results[j.index] = token
 
 
 class AgencyNode:
-    """One agency's node: holds its items, asks for others' and answers forwarded requests."""
+    """One agency's node (中間サーバー): holds its items, asks for others', answers the hub."""
 
     def __init__(
         self,
@@ -255,8 +498,21 @@ class AgencyNode:
         self._hub_public = hub_public
         self._resolve_key = resolve_key
         self._replay = m.InMemoryReplayGuard(clock)
-        self._pending: dict[str, _NodePending] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        clock: Clock,
+        identity: NodeIdentity,
+        hub_public: m.PublicKeyLike,
+        resolve_key: m.KeyResolver,
+    ) -> AgencyNode:
+        """Open the node of ``identity``'s agency with its own database."""
+        return cls(
+            settings, clock, identity.agency_id, identity, hub_public, resolve_key=resolve_key
+        )
 
     def close(self) -> None:
         """Release the node's database connections."""
@@ -275,9 +531,68 @@ class AgencyNode:
         return layout
 
     def answer(self, forwarded_token: str) -> str:
-        """Answer a forwarded request: the item encrypted for the requester, or ``no_data``."""
+        """Answer one forwarded request (see ``answer_many``); raise its error."""
+        result = self.answer_many([forwarded_token])[0]
+        if isinstance(result, OpenMynaError):
+            raise result
+        return result
+
+    def answer_many(self, forwarded_tokens: Sequence[str]) -> list[str | OpenMynaError]:
+        """Answer forwarded requests: each item encrypted for its requester, or ``no_data``.
+
+        Every answered request is recorded once (a forwarded retry of the same exchange is
+        answered again but not recorded twice); the answers share one signature.
+        """
+        results: list[str | OpenMynaError | None] = [None] * len(forwarded_tokens)
+        accepted: list[tuple[int, m.ForwardedRequest, m.PublicKeyLike]] = []
+        for i, token in enumerate(forwarded_tokens):
+            try:
+                accepted.append((i, *self._accept_forwarded(token)))
+            except OpenMynaError as exc:
+                results[i] = exc
+        held = self.store.get_items([(f.provider_code, f.item) for _, f, _ in accepted])
+        answers: list[m.ProviderAnswer] = []
+        for _, fwd, requester_key in accepted:
+            content: str | None = None
+            found = held.get((fwd.provider_code, fwd.item))
+            if found is not None:
+                version, payload = found
+                validate_item(fwd.item, version, payload)
+                content = m.encrypt_for(
+                    {"item": fwd.item, "version": version, "data": payload},
+                    requester_key,
+                    request_id=fwd.request_id,
+                )
+            answers.append(
+                m.ProviderAnswer(
+                    sender=self.agency_id,
+                    request_id=fwd.request_id,
+                    forwarded_id=fwd.message_id,
+                    outcome="provided" if content is not None else "no_data",
+                    content=content,
+                    **_envelope_times(self.clock),
+                )
+            )
+        self.store.record_many(
+            [
+                NewNodeRecord(
+                    role="provider",
+                    peer=fwd.requester,
+                    affair=fwd.affair,
+                    item=fwd.item,
+                    outcome=Outcome(ans.outcome),
+                    exchange_id=exchange_id_of(fwd.request_id),
+                )
+                for (_, fwd, _), ans in zip(accepted, answers, strict=True)
+            ]
+        )
+        for (i, _, _), token in zip(accepted, _sign_all(answers, self.identity), strict=True):
+            results[i] = token
+        return [r if r is not None else Unavailable("no answer") for r in results]
+
+    def _accept_forwarded(self, token: str) -> tuple[m.ForwardedRequest, m.PublicKeyLike]:
         fwd = m.verify(
-            forwarded_token,
+            token,
             self._hub_key,
             clock=self.clock,
             replay_guard=self._replay,
@@ -290,34 +605,7 @@ class AgencyNode:
         if requester_key is None:
             raise m.UnknownSigner("no certificate is known for the requester")
         m.check_reply_key(fwd, requester_key)
-        held = self.store.get_item(fwd.provider_code, fwd.item)
-        content: str | None = None
-        if held is not None:
-            version, payload = held
-            validate_item(fwd.item, version, payload)
-            content = m.encrypt_for(
-                {"item": fwd.item, "version": version, "data": payload},
-                requester_key,
-                request_id=fwd.request_id,
-            )
-        outcome = Outcome.PROVIDED if content is not None else Outcome.NO_DATA
-        ans = m.ProviderAnswer(
-            sender=self.agency_id,
-            request_id=fwd.request_id,
-            forwarded_id=fwd.message_id,
-            outcome="provided" if content is not None else "no_data",
-            content=content,
-            **_envelope_times(self.clock),
-        )
-        self.store.record(
-            role="provider",
-            peer=fwd.requester,
-            affair=fwd.affair,
-            item=fwd.item,
-            outcome=outcome,
-            exchange_id=exchange_id_of(fwd.request_id),
-        )
-        return m.sign(ans, self.identity.private_key, self.agency_id)
+        return fwd, requester_key
 
     # --- requester side ----------------------------------------------------------------------
 
@@ -332,84 +620,125 @@ class AgencyNode:
         idempotency_key: str | None = None,
     ) -> str:
         """Sign a request for an item of the person this agency knows by ``code``."""
-        req = m.ExchangeRequest(
-            sender=self.agency_id,
-            idempotency_key=idempotency_key or m.new_message_id(),
-            requester_code=code,
-            affair=affair,
-            item=item,
-            provider_kind=provider_kind,
-            provider_agency=provider_agency,
-            **_envelope_times(self.clock),
-        )
-        token = m.sign(req, self.identity.private_key, self.agency_id)
-        with self._lock:
-            self._pending[req.message_id] = _NodePending(req, m.token_digest(token))
-        return token
+        spec = RequestSpec(code, affair, item, provider_kind, provider_agency, idempotency_key)
+        return self.request_many([spec])[0]
 
-    def _take(self, request_id: str) -> m.ExchangeRequest:
-        with self._lock:
-            pending = self._pending.pop(request_id, None)
-        if pending is None:
-            raise UnknownExchange("no request of this node has that id")
-        return pending.request
+    def request_many(self, specs: Sequence[RequestSpec]) -> list[str]:
+        """Sign requests (one signature for several), remembered under their idempotency keys.
 
-    def _record(self, req: m.ExchangeRequest, peer: str | None, outcome: Outcome) -> None:
-        self.store.record(
-            role="requester",
-            peer=peer or req.provider_agency or str(req.provider_kind),
-            affair=req.affair,
-            item=req.item,
-            outcome=outcome,
-            exchange_id=exchange_id_of(req.message_id),
-        )
-
-    def refused(self, request_token: str, error: OpenMynaError) -> None:
-        """Record that the hub refused one of this node's requests (``NOT_ALLOWED`` or other)."""
-        digest = m.token_digest(request_token)
-        with self._lock:
-            found = [k for k, p in self._pending.items() if p.digest == digest]
-        if not found:
-            raise UnknownExchange("no request of this node has that token")
-        req = self._take(found[0])
-        outcome = Outcome.NOT_ALLOWED if isinstance(error, NotAllowed) else Outcome.FAILED
-        self._record(req, None, outcome)
+        A key used before continues its exchange (a retry); used before for another request,
+        it is refused with ``IDEMPOTENCY_CONFLICT`` before anything is sent.
+        """
+        envelopes = [
+            m.ExchangeRequest(
+                sender=self.agency_id,
+                idempotency_key=spec.idempotency_key or m.new_message_id(),
+                requester_code=spec.code,
+                affair=spec.affair,
+                item=spec.item,
+                provider_kind=spec.provider_kind,
+                provider_agency=spec.provider_agency,
+                **_envelope_times(self.clock),
+            )
+            for spec in specs
+        ]
+        wanted = [
+            OutgoingRequest(
+                idempotency_key=e.idempotency_key,
+                request_id=e.message_id,
+                code=e.requester_code,
+                affair=e.affair,
+                item=e.item,
+                provider_kind=e.provider_kind,
+                provider_agency=e.provider_agency,
+            )
+            for e in envelopes
+        ]
+        self.store.open_requests(wanted)
+        return _sign_all(envelopes, self.identity)
 
     def receive_result(self, token: str) -> ItemLayout | None:
-        """Verify the hub's result and the provider's answer; the validated item, or None."""
-        res = m.verify(
-            token,
-            self._hub_key,
-            clock=self.clock,
-            replay_guard=self._replay,
-            expected=m.ExchangeResult,
-        )
-        assert isinstance(res, m.ExchangeResult)
-        req = self._take(res.request_id)
-        if res.outcome in ("not_allowed", "failed"):
-            self._record(req, res.provider, Outcome(res.outcome))
-            raise ExchangeRefused("the hub refused the exchange", outcome=res.outcome)
-        try:
-            return self._open_answer(req, res)
-        except (m.MessageError, MalformedItem):
-            self._record(req, res.provider, Outcome.INVALID_DATA)
-            raise
+        """Verify the hub's result and the provider's answer; the validated item, or None.
 
-    def _open_answer(self, req: m.ExchangeRequest, res: m.ExchangeResult) -> ItemLayout | None:
+        Raises ``EXCHANGE_REFUSED`` (not allowed, failed) and ``INVALID_DATA``-recorded errors
+        (``MalformedItem``, a tampered answer) after recording them.
+        """
+        result = self.receive_results([token])[0]
+        if isinstance(result, OpenMynaError):
+            raise result
+        return result
+
+    def receive_results(self, tokens: Sequence[str]) -> list[ItemLayout | OpenMynaError | None]:
+        """``receive_result`` for many results; their records in one transaction."""
+        out: list[ItemLayout | OpenMynaError | None] = []
+        records: list[NewNodeRecord] = []
+        checked: list[tuple[m.ExchangeResult | None, OpenMynaError | None]] = []
+        for token in tokens:
+            try:
+                verified = m.verify(
+                    token,
+                    self._hub_key,
+                    clock=self.clock,
+                    replay_guard=self._replay,
+                    expected=m.ExchangeResult,
+                )
+                assert isinstance(verified, m.ExchangeResult)
+                checked.append((verified, None))
+            except OpenMynaError as exc:
+                checked.append((None, exc))
+        sent = self.store.outgoing([r.request_id for r, _ in checked if r is not None])
+        for res, error in checked:
+            if res is None:
+                assert error is not None
+                out.append(error)
+                continue
+            req = sent.get(res.request_id)
+            if req is None:
+                out.append(UnknownExchange("no request of this node has that id"))
+                continue
+            ref = exchange_ref(self.agency_id, req.idempotency_key)
+            peer = res.provider or req.provider_agency or str(req.provider_kind)
+            try:
+                got = self._open_result(req, ref, res)
+                outcome = Outcome.PROVIDED if got is not None else Outcome.NO_DATA
+                out.append(got)
+            except ExchangeRefused as exc:
+                outcome = Outcome(res.outcome)
+                out.append(exc)
+            except (m.MessageError, MalformedItem) as exc:
+                outcome = Outcome.INVALID_DATA
+                out.append(exc)
+            records.append(
+                NewNodeRecord(
+                    role="requester",
+                    peer=peer,
+                    affair=req.affair,
+                    item=req.item,
+                    outcome=outcome,
+                    exchange_id=exchange_id_of(ref),
+                )
+            )
+        self.store.record_many(records)
+        return out
+
+    def _open_result(
+        self, req: OutgoingRequest, ref: str, res: m.ExchangeResult
+    ) -> ItemLayout | None:
+        if res.outcome in ("not_allowed", "failed"):
+            raise ExchangeRefused(
+                "the hub refused the exchange", outcome=res.outcome, reason=res.error_code
+            )
         assert res.answer is not None
         assert res.provider is not None
         if req.provider_agency is not None and res.provider != req.provider_agency:
             raise MisdirectedMessage("the answer comes from another provider than asked")
         ans = m.verify(res.answer, self._resolve_key, clock=self.clock, expected=m.ProviderAnswer)
         assert isinstance(ans, m.ProviderAnswer)
-        if (ans.sender, ans.request_id, ans.outcome) != (res.provider, req.message_id, res.outcome):
+        if (ans.sender, ans.request_id, ans.outcome) != (res.provider, ref, res.outcome):
             raise MisdirectedMessage("the provider's answer does not match the result")
         if ans.content is None:
-            self._record(req, res.provider, Outcome.NO_DATA)
             return None
-        body = m.decrypt(ans.content, self.identity.private_key, request_id=req.message_id)
+        body = m.decrypt(ans.content, self.identity.private_key, request_id=ref)
         if body.get("item") != req.item or not isinstance(body.get("version"), int):
             raise MalformedItem("the answer carries another item than asked", item=req.item)
-        layout = validate_item(req.item, body["version"], body.get("data"))
-        self._record(req, res.provider, Outcome.PROVIDED)
-        return layout
+        return validate_item(req.item, body["version"], body.get("data"))

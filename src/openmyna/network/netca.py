@@ -27,18 +27,19 @@ import ipaddress
 import json
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from openmyna.clock import Clock
 from openmyna.config import Settings
-from openmyna.errors import InvalidInput, Unavailable
+from openmyna.errors import InvalidInput, OpenMynaError, Unavailable
 from openmyna.network.agencies import find_agency
 from openmyna.network.codes import HubKeyError, ensure_secret_file
 from openmyna.pki.errors import PkiKeyError
@@ -143,6 +144,7 @@ class NetworkCA:
         self._revoked: dict[int, str] = {}
         self._revoked_stamp: tuple[int, int] | None = None
         self._ca_key: ec.EllipticCurvePrivateKey | None = None
+        self._cert_cache: dict[str, tuple[tuple[int, int], x509.Certificate]] = {}
         with self._files.lock():
             if not self._files.has("ca"):
                 self._create_ca()
@@ -394,6 +396,46 @@ class NetworkCA:
                 return self._issue(agency_id, kind, hosts, NODE_VALIDITY)
             key = self._read_key(self._node_key_path(agency_id, cert.serial_number))
         return self._identity(agency_id, kind, cert, key)
+
+    def resolver(self) -> Callable[[str], x509.Certificate | None]:
+        """The message key resolver of this CA: ``certificate_of``."""
+        return self.certificate_of
+
+    def certificate_of(self, agency_id: str) -> x509.Certificate | None:
+        """The agency's current node certificate if it is valid now and not revoked, else None.
+
+        This is how messages are verified: a message's ``kid`` names its sender's agency, and
+        only that agency's live certificate from this CA verifies it. Files are re-read only
+        when they change.
+        """
+        try:
+            _agency_kind(agency_id)  # also keeps odd ids away from file paths
+        except OpenMynaError:
+            return None
+        path = self._node_cert_path(agency_id)
+        try:
+            st = path.stat()
+        except (FileNotFoundError, ValueError):
+            return None
+        stamp = (st.st_mtime_ns, st.st_size)
+        cached = self._cert_cache.get(agency_id)
+        if cached is None or cached[0] != stamp:
+            cert = self._current_node_cert(agency_id)
+            if cert is None:
+                return None
+            try:
+                cert.verify_directly_issued_by(self._ca_cert)
+            except (ValueError, TypeError, InvalidSignature):
+                return None
+            cached = (stamp, cert)
+            self._cert_cache[agency_id] = cached
+        cert = cached[1]
+        now = self.clock.now()
+        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+            return None
+        if self.is_revoked(cert.serial_number):
+            return None
+        return cert
 
     # -- revocation ----------------------------------------------------------------------
 

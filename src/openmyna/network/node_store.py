@@ -7,28 +7,35 @@ and item, when, and how it ended — never the content and never another agency'
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
     select,
+    tuple_,
     update,
 )
 
 from openmyna.clock import Clock
 from openmyna.config import Settings
+from openmyna.errors import Conflict
 from openmyna.network.records import Outcome
 from openmyna.network.tables import NAMING
 from openmyna.store import Store, StoreKind, open_store, register_kind
+from openmyna.store.insert import insert_new
 
 NODE_KIND = "node"
 
@@ -57,6 +64,23 @@ node_records = Table(
     Column("affair", String(64), nullable=False),
     Column("item", String(64), nullable=False),
     Column("outcome", String(32), nullable=False),
+    Index(None, "exchange_id", "role", unique=True),  # one record per exchange and role
+)
+
+# The requests this node sent, by idempotency key: a retry with the same key continues the
+# exchange of the first request (its request id is what the answer is bound to).
+node_outgoing = Table(
+    "node_outgoing",
+    node_metadata,
+    Column("idempotency_key", String(64), primary_key=True),
+    Column("request_id", String(32), nullable=False),
+    Column("code", String(26), nullable=False),
+    Column("affair", String(64), nullable=False),
+    Column("item", String(64), nullable=False),
+    Column("provider_kind", String(64), nullable=True),
+    Column("provider_agency", String(40), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("request_id"),
 )
 
 NODE = register_kind(
@@ -80,6 +104,49 @@ class NodeRecord:
     affair: str
     item: str
     outcome: Outcome
+
+
+class IdempotencyConflict(Conflict):
+    """An idempotency key used again for a different request."""
+
+    code = "IDEMPOTENCY_CONFLICT"
+
+
+@dataclass(frozen=True)
+class NewNodeRecord:
+    """A record to append: the node's role in the exchange, the peer, and the outcome."""
+
+    role: str
+    peer: str
+    affair: str
+    item: str
+    outcome: Outcome
+    exchange_id: str | None
+
+
+@dataclass(frozen=True)
+class OutgoingRequest:
+    """A request this node sent, under its idempotency key (no content, the node's own code)."""
+
+    idempotency_key: str
+    request_id: str
+    code: str
+    affair: str
+    item: str
+    provider_kind: str | None
+    provider_agency: str | None
+
+
+def _outgoing(r: Any) -> OutgoingRequest:
+    return OutgoingRequest(
+        idempotency_key=r.idempotency_key,
+        request_id=r.request_id,
+        code=r.code,
+        affair=r.affair,
+        item=r.item,
+        provider_kind=r.provider_kind,
+        provider_agency=r.provider_agency,
+    )
 
 
 class NodeStore:
@@ -120,18 +187,26 @@ class NodeStore:
 
     def get_item(self, code: str, item: str) -> tuple[int, dict[str, Any]] | None:
         """The (layout version, payload) held under a code, or None."""
+        return self.get_items([(code, item)]).get((code, item))
+
+    def get_items(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+        """The (layout version, payload) held for each (code, item) that has one."""
+        if not keys:
+            return {}
         with self.store.transaction() as s:
-            row = s.execute(
-                select(node_items.c.version, node_items.c.payload).where(
-                    node_items.c.code == code, node_items.c.item == item
-                )
-            ).first()
-        if row is None:
-            return None
-        data = json.loads(row.payload)
-        if not isinstance(data, dict):
-            return None
-        return int(row.version), data
+            rows = s.execute(
+                select(
+                    node_items.c.code, node_items.c.item, node_items.c.version, node_items.c.payload
+                ).where(tuple_(node_items.c.code, node_items.c.item).in_(list(set(keys))))
+            ).all()
+        found: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        for row in rows:
+            data = json.loads(row.payload)
+            if isinstance(data, dict):
+                found[(row.code, row.item)] = (int(row.version), data)
+        return found
 
     def record(
         self,
@@ -142,20 +217,76 @@ class NodeStore:
         item: str,
         outcome: Outcome,
         exchange_id: str | None,
-    ) -> None:
-        """Append one exchange record (no content, no code)."""
+    ) -> bool:
+        """Append one exchange record (no content, no code); False if already recorded."""
+        entry = NewNodeRecord(role, peer, affair, item, outcome, exchange_id)
+        return bool(self.record_many([entry]))
+
+    def record_many(self, entries: Sequence[NewNodeRecord]) -> list[NewNodeRecord]:
+        """Append records in one transaction; those already recorded (same exchange and role,
+        e.g. after a retry) are skipped. Returns the entries that were new."""
+        now = self._clock.now()
+        rows = [
+            {
+                "recorded_at": now,
+                "exchange_id": e.exchange_id,
+                "role": e.role,
+                "peer": e.peer,
+                "affair": e.affair,
+                "item": e.item,
+                "outcome": str(e.outcome),
+            }
+            for e in entries
+        ]
         with self.store.transaction() as s:
-            s.execute(
-                node_records.insert().values(
-                    recorded_at=self._clock.now(),
-                    exchange_id=exchange_id,
-                    role=role,
-                    peer=peer,
-                    affair=affair,
-                    item=item,
-                    outcome=str(outcome),
+            keyed = [r for r in rows if r["exchange_id"] is not None]
+            new = insert_new(s, node_records, keyed, ("exchange_id", "role"))
+            loose = [r for r in rows if r["exchange_id"] is None]
+            if loose:
+                s.execute(node_records.insert(), loose)
+        return [e for e in entries if e.exchange_id is None or (e.exchange_id, e.role) in new]
+
+    # --- outgoing requests ---------------------------------------------------------------------
+
+    def open_requests(self, requests: Sequence[OutgoingRequest]) -> None:
+        """Remember outgoing requests by idempotency key, each as its key's latest attempt.
+
+        A key used before for the same request is a retry: its exchange continues, and the
+        result now awaited is the new attempt's. A key used before for another request is
+        refused with ``IDEMPOTENCY_CONFLICT`` and nothing is remembered.
+        """
+        if len({r.idempotency_key for r in requests}) != len(requests):
+            raise IdempotencyConflict("an idempotency key appears twice in one batch")
+        now = self._clock.now()
+        rows = [dataclasses.asdict(r) | {"created_at": now} for r in requests]
+        with self.store.transaction() as s:
+            new = insert_new(s, node_outgoing, rows, ("idempotency_key",))
+            retries = [r for r in requests if (r.idempotency_key,) not in new]
+            if not retries:
+                return
+            keys = [r.idempotency_key for r in retries]
+            held = {
+                row.idempotency_key: _outgoing(row)
+                for row in s.execute(
+                    select(node_outgoing).where(node_outgoing.c.idempotency_key.in_(keys))
                 )
-            )
+            }
+            for r in retries:
+                if dataclasses.replace(held[r.idempotency_key], request_id=r.request_id) != r:
+                    raise IdempotencyConflict("this idempotency key was used for another request")
+                s.execute(
+                    update(node_outgoing)
+                    .where(node_outgoing.c.idempotency_key == r.idempotency_key)
+                    .values(request_id=r.request_id)
+                )
+
+    def outgoing(self, request_ids: Sequence[str]) -> dict[str, OutgoingRequest]:
+        """The outgoing requests with these (first) request ids, by request id."""
+        with self.store.transaction() as s:
+            rows = s.execute(
+                select(node_outgoing).where(node_outgoing.c.request_id.in_(list(request_ids)))
+            ).all()
+        return {r.request_id: _outgoing(r) for r in rows}
 
     def records(self) -> list[NodeRecord]:
         """Every exchange record of this node, oldest first."""

@@ -329,23 +329,34 @@ class ExchangeRecords:
         entry = NewRecord(requester, provider, affair, item, outcome, person_key, exchange_id)
         return self.append_many([entry])[0]
 
-    def append_many(self, entries: Sequence[NewRecord]) -> list[ExchangeRecord]:
-        """Append records in one transaction (one head lock), in order."""
+    def append_many(
+        self, entries: Sequence[NewRecord], *, session: Session | None = None
+    ) -> list[ExchangeRecord]:
+        """Append records in one transaction (one head lock), in order.
+
+        With ``session`` (a transaction on this hub database), the records join it: they
+        commit or roll back with whatever else it writes.
+        """
         rows = [self._validated(e) for e in entries]
         if not rows:
             return []
-        now = _utc(self.clock.now())
+        if session is not None:
+            return self._append_rows(session, rows)
         with self.store.transaction() as s:
-            seq, prev = self._lock_head(s)
-            first = seq
-            for row in rows:
-                seq += 1
-                row.update(seq=seq, recorded_at=now, prev_hash=prev)
-                row["hash"] = prev = chain_hash(prev, row)
-            s.execute(exchange_records.insert(), rows)
-            s.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=prev))
-            if seq // self.checkpoint_every != first // self.checkpoint_every:
-                self._write_checkpoint(s, seq, prev, now)
+            return self._append_rows(s, rows)
+
+    def _append_rows(self, s: Session, rows: list[dict[str, Any]]) -> list[ExchangeRecord]:
+        now = _utc(self.clock.now())
+        seq, prev = self._lock_head(s)
+        first = seq
+        for row in rows:
+            seq += 1
+            row.update(seq=seq, recorded_at=now, prev_hash=prev)
+            row["hash"] = prev = chain_hash(prev, row)
+        s.execute(exchange_records.insert(), rows)
+        s.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=prev))
+        if seq // self.checkpoint_every != first // self.checkpoint_every:
+            self._write_checkpoint(s, seq, prev, now)
         return [_record(_Row(r)) for r in rows]
 
     def _validated(self, e: NewRecord) -> dict[str, Any]:

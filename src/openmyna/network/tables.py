@@ -98,4 +98,41 @@ oversight_queries = Table(
     Column("result_count", Integer, nullable=False),
 )
 
+# One row per exchange, keyed by (requester, idempotency key): what makes a retry (after a
+# provider or hub failure) continue the same exchange instead of starting a second one.
+# ``state``: open (forwarded, no record yet), done (recorded), refused (recorded refusal).
+hub_exchanges = Table(
+    "hub_exchanges",
+    hub_metadata,
+    Column("exchange_id", String(40), primary_key=True),
+    Column("requester", String(40), nullable=False),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("request_digest", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("error_code", String(64), nullable=True),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("requester", "idempotency_key"),
+    Index(None, "state", "opened_at"),
+)
+
+# Message ids seen by any hub process, kept until the message expires (the replay guard).
+seen_messages = Table(
+    "seen_messages",
+    hub_metadata,
+    Column("sender", String(40), primary_key=True),
+    Column("message_id", String(32), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index(None, "expires_at"),
+)
+
+# Where each agency node listens: registered by the node itself over mutual TLS.
+hub_nodes = Table(
+    "hub_nodes",
+    hub_metadata,
+    Column("agency_id", String(40), primary_key=True),
+    Column("url", String(200), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)
+
 HUB = register_kind(StoreKind(HUB_KIND, hub_metadata, migrations="openmyna.network:migrations/hub"))
