@@ -26,7 +26,7 @@ import re
 import secrets
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -293,33 +293,71 @@ class AgencyCodes:
 
     def route(self, from_agency: str, code: str, to_agency: str) -> tuple[str, str]:
         """``translate``, and the person's exchange-record key, in one database round trip."""
-        self.agencies.get_agency(from_agency)
-        self.agencies.get_agency(to_agency)
-        c = _normal_code(code)
+        result = self.route_many([(from_agency, code, to_agency)])[0]
+        if isinstance(result, UnknownCode):
+            raise result
+        return result
+
+    def route_many(
+        self, routes: Sequence[tuple[str, str, str]]
+    ) -> list[tuple[str, str] | UnknownCode]:
+        """``route`` for many (from agency, code, to agency): one query for all of them.
+
+        Each answer is (the target agency's code, the person's record key), or ``UnknownCode``.
+        """
+        for from_agency, _, to_agency in routes:
+            self.agencies.get_agency(from_agency)
+            self.agencies.get_agency(to_agency)
+        wanted = [(f, _normal_code(c), t) for f, c, t in routes]
+        indices = {self._code_index(f, c): (f, c) for f, c, _ in wanted}
+        targets = sorted({t for _, _, t in wanted})
         src, dst = agency_codes.alias("src"), agency_codes.alias("dst")
-        # One round trip: the source row and, through its person index, the target's row.
+        # The source rows and, through their person index, the targets' rows.
         q = (
-            select(src.c.person_index, src.c.sealed, dst.c.sealed.label("target"))
+            select(
+                src.c.code_index,
+                src.c.agency_id,
+                src.c.person_index,
+                src.c.sealed,
+                dst.c.agency_id.label("target_agency"),
+                dst.c.sealed.label("target"),
+            )
             .select_from(
                 src.outerjoin(
                     dst,
-                    (dst.c.person_index == src.c.person_index) & (dst.c.agency_id == to_agency),
+                    (dst.c.person_index == src.c.person_index) & (dst.c.agency_id.in_(targets)),
                 )
             )
-            .where(src.c.code_index == self._code_index(from_agency, c))
-            .where(src.c.agency_id == from_agency)
+            .where(src.c.code_index.in_(list(indices)))
         )
         with self.store.transaction() as s:
-            row = s.execute(q).first()
-        if row is None:
-            raise UnknownCode("no such agency-specific code for that agency")
-        resident_code, stored = self._open_sealed(from_agency, row.person_index, row.sealed)
-        if not hmac.compare_digest(stored, c):
-            raise UnknownCode("no such agency-specific code for that agency")
-        key = self._record_key(resident_code)
-        if row.target is not None:
-            return self._open_sealed(to_agency, row.person_index, row.target)[1], key
-        return self._code_for(to_agency, resident_code), key
+            rows = s.execute(q).all() if indices else []
+        found: dict[str, tuple[str, str, bytes, dict[str, bytes]]] = {}
+        for row in rows:
+            entry = found.setdefault(
+                row.code_index, (row.agency_id, row.person_index, row.sealed, {})
+            )
+            if row.target_agency is not None:
+                entry[3][row.target_agency] = row.target
+        out: list[tuple[str, str] | UnknownCode] = []
+        for f, c, t in wanted:
+            hit = found.get(self._code_index(f, c))
+            unknown = UnknownCode("no such agency-specific code for that agency")
+            if hit is None or hit[0] != f:
+                out.append(unknown)
+                continue
+            _, person_index, sealed, held = hit
+            resident_code, stored = self._open_sealed(f, person_index, sealed)
+            if not hmac.compare_digest(stored, c):
+                out.append(unknown)
+                continue
+            key = self._record_key(resident_code)
+            target = held.get(t)
+            if target is not None:
+                out.append((self._open_sealed(t, person_index, target)[1], key))
+            else:
+                out.append((self._code_for(t, resident_code), key))
+        return out
 
     def codes_of_person(self, code: str, agency: str) -> dict[str, str]:
         """Every code of the person behind ``agency``'s ``code``, by agency id."""

@@ -273,8 +273,7 @@ class Hub:
         results: list[str | OpenMynaError | None] = [None] * len(request_tokens)
         jobs = self._verified(request_tokens, results)
         jobs = self._opened(jobs, results)
-        for job in (j for j in jobs if j.outcome is None):
-            self._route(job)
+        self._route([j for j in jobs if j.outcome is None])
         pending = [j for j in jobs if j.outcome is None]
         self._forward(pending, deliver, results)
         done = [j for j in jobs if j.outcome is not None]
@@ -346,24 +345,31 @@ class Hub:
             kept.append(j)
         return kept
 
-    def _route(self, job: _Job) -> None:
-        """Check the allow-list and translate the requester's code to the provider's."""
+    def _route(self, jobs: list[_Job]) -> None:
+        """Check the allow-list, then translate the requesters' codes to the providers'."""
+        allowed = []
+        for job in jobs:
+            req = job.request
+            try:
+                self.allow_list.check(
+                    str(job.requester.kind), req.affair, str(job.provider.kind), req.item
+                )
+                allowed.append(job)
+            except NotAllowed as exc:
+                job.outcome, job.error_code = Outcome.NOT_ALLOWED, exc.code
+                self._person_key(job)
+        routes = self.codes.route_many(
+            [(j.requester.id, j.request.requester_code, j.provider.id) for j in allowed]
+        )
+        for job, route in zip(allowed, routes, strict=True):
+            if isinstance(route, UnknownCode):
+                job.outcome, job.error_code = Outcome.FAILED, route.code
+                continue
+            code, job.person_key = route
+            self._forwarded(job, code)
+
+    def _forwarded(self, job: _Job, provider_code: str) -> None:
         req = job.request
-        try:
-            self.allow_list.check(
-                str(job.requester.kind), req.affair, str(job.provider.kind), req.item
-            )
-        except NotAllowed as exc:
-            job.outcome, job.error_code = Outcome.NOT_ALLOWED, exc.code
-            self._person_key(job)
-            return
-        try:
-            code, job.person_key = self.codes.route(
-                job.requester.id, req.requester_code, job.provider.id
-            )
-        except UnknownCode as exc:
-            job.outcome, job.error_code = Outcome.FAILED, exc.code
-            return
         requester_key = self._resolve_key(job.requester.id)
         if requester_key is None:  # verified just now; only a revocation in between gets here
             job.outcome, job.error_code = Outcome.FAILED, m.UnknownSigner.code
@@ -374,7 +380,7 @@ class Hub:
             request_digest=m.token_digest(job.token),
             requester=job.requester.id,
             provider=job.provider.id,
-            provider_code=code,
+            provider_code=provider_code,
             affair=req.affair,
             item=req.item,
             reply_key=m.public_jwk(requester_key),

@@ -29,9 +29,6 @@ def insert_new(
         stmt = sqlite.insert(table).on_conflict_do_nothing().returning(*columns)
     else:  # pragma: no cover - the store supports these two only
         raise ValueError(f"unsupported dialect {dialect!r}")
-    inserted: set[tuple[Any, ...]] = set()
-    for row in rows:  # one row per statement: RETURNING of an executemany is driver-specific
-        hit = session.execute(stmt.values(row)).first()
-        if hit is not None:
-            inserted.add(tuple(hit))
-    return inserted
+    # Executemany with RETURNING: SQLAlchemy batches it into multi-row statements
+    # ("insertmanyvalues") with a cached compilation; the rows returned are the ones inserted.
+    return {tuple(row) for row in session.execute(stmt, list(rows))}
