@@ -23,6 +23,7 @@ def _register_groups() -> None:
     # Imported here so that each domain owns its commands (DESIGN: cli.py per domain).
     from openmyna.card.cli import app as card_app
     from openmyna.demo.cli import register as register_demo
+    from openmyna.network.cli import app as network_app
     from openmyna.number_cli import app as number_app
     from openmyna.pki.cli import app as pki_app
     from openmyna.registry.cli import app as registry_app
@@ -31,6 +32,7 @@ def _register_groups() -> None:
     app.add_typer(registry_app, name="registry", help="Resident registries (R1-R4).")
     app.add_typer(pki_app, name="pki", help="JPKI certificates, CRL and OCSP (J1-J3).")
     app.add_typer(card_app, name="card", help="The My Number Card (C1-C4).")
+    app.add_typer(network_app, name="network", help="The Information Provision Network (X1-X6).")
     register_demo(app)
 
 

@@ -1,7 +1,7 @@
 """The running platform: the bus, the registries and the index, opened once.
 
 ``openmyna serve`` and ``openmyna demo`` build one ``Platform`` and hand it to the web app;
-later domains (PKI, card, network, portal) join it here.
+later domains (portal, services) join it here.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from openmyna.card.lifecycle import CardLifecycle
 from openmyna.clock import Clock, SystemClock
 from openmyna.config import Settings
 from openmyna.errors import OpenMynaError
+from openmyna.network.local import LocalNetwork
 from openmyna.pki import CertKind, Jpki
 from openmyna.registry import Registries
 
@@ -41,6 +42,9 @@ class Platform:
                 settings, self.bus, self.clock, identities=self.registries.index, jpki=self.jpki
             )
             self._closers.insert(0, self.cards)
+            # The hub and the agency nodes in this process (opened on first exchange).
+            self.network = LocalNetwork.open(settings, self.clock, self.registries.index)
+            self._closers.insert(0, self.network)
         except BaseException:
             self._close_all()
             raise
@@ -58,6 +62,7 @@ class Platform:
             "pki": {
                 kind.value: self.jpki.ca_certificate(kind).serial_number > 0 for kind in CertKind
             },
+            "network": self.network.health(),
         }
 
     def endpoints(self) -> list[tuple[str, str]]:
@@ -68,6 +73,8 @@ class Platform:
             ("/ocsp", "JPKI OCSP responder (RFC 6960, POST and GET)"),
             ("/crl/auth", "CRL of the user-authentication CA (DER)"),
             ("/crl/sign", "CRL of the signature CA (DER)"),
+            ("/api/network/agencies", "agencies on the Information Provision Network"),
+            ("/api/network/allow-list", "the allow-list (別表第二): permitted exchanges"),
             ("/docs", "the HTTP API (OpenAPI)"),
         ]
 

@@ -10,7 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from openmyna import __version__
-from openmyna.errors import OpenMynaError
+from openmyna.errors import InvalidInput, NotFound, OpenMynaError
+from openmyna.network.agencies import AgencyKind
 from openmyna.platform import Platform
 
 PROBLEM_JSON = "application/problem+json"
@@ -56,4 +57,51 @@ def create_app(platform: Platform) -> FastAPI:
 
     app.include_router(registry_router(platform.registries), prefix="/api/registry")
     app.include_router(pki_router(platform.jpki))
+    _network_routes(app, platform)
     return app
+
+
+def _network_routes(app: FastAPI, platform: Platform) -> None:
+    """Public, read-only views of the network: who is on it and what the law permits.
+
+    Nothing here concerns a person (the portal adds authenticated access to one's records).
+    """
+    network = platform.network
+
+    @app.get("/api/network/agencies", tags=["network"])
+    def agencies(kind: str | None = None) -> list[dict[str, Any]]:
+        """The agencies on the Information Provision Network (of one ``kind``, if given)."""
+        if kind is not None and kind not in {k.value for k in AgencyKind}:
+            raise InvalidInput("unknown agency kind", kind=kind[:40])
+        return [
+            {"id": a.id, "kind": a.kind.value, "name": a.name, "lg_code": a.lg_code}
+            for a in network.agencies(kind)
+        ]
+
+    @app.get("/api/network/allow-list", tags=["network"])
+    def allow_list(affair: str | None = None) -> dict[str, Any]:
+        """The allow-list (別表第二): every permitted (requester, affair, provider, item)."""
+        allowed = network.allow_list
+        if affair is not None and affair not in allowed.affairs:
+            raise NotFound("no such affair on the allow-list", affair=affair[:64])
+        affairs = {
+            key: value.model_dump()
+            for key, value in sorted(allowed.affairs.items())
+            if affair is None or key == affair
+        }
+        return {
+            "version": allowed.version,
+            "digest": allowed.digest,
+            "affairs": affairs,
+            "entries": [
+                {
+                    "requester": e.requester.value,
+                    "affair": e.affair,
+                    "provider": e.provider.value,
+                    "item": e.item,
+                    "basis": e.basis,
+                }
+                for e in allowed.entries
+                if affair is None or e.affair == affair
+            ],
+        }

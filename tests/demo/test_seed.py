@@ -59,3 +59,40 @@ def test_reset_deletes_everything(settings: Settings, clock: FixedClock) -> None
         assert seed_town(fresh.registries, 50).residents == 50
     finally:
         fresh.close()
+
+
+def test_demo_seeds_the_network_with_the_scenario_family(
+    settings: Settings, clock: FixedClock
+) -> None:
+    from openmyna.demo.seed import seed_demo
+    from openmyna.network.scenario import application_for, run_child_allowance
+    from openmyna.network.seed import FAMILY, find_family
+
+    platform = Platform(settings, clock)
+    try:
+        steps: list[tuple[int, int]] = []
+        result = seed_demo(platform, 200, network_progress=lambda n, t: steps.append((n, t)))
+        # --residents counts everyone: the family's 4 are part of the 200.
+        assert result.residents == platform.registries.count() == 200
+        assert result.town.residents == 200 - len(FAMILY)
+        assert result.households == result.town.households + 1
+        assert not result.network.reused
+        assert result.network.items > 0
+        assert steps
+        assert steps[-1][0] == steps[-1][1]
+        family = find_family(platform.registries)
+        assert family == result.network.family
+        report = run_child_allowance(platform.network, application_for(family), show_refusal=False)
+        assert report.local_tax is not None
+        assert report.resident_registry is not None
+        assert platform.health()["network"]["hub"] == "open"
+    finally:
+        platform.close()
+    again = Platform(settings, clock)
+    try:
+        second = seed_demo(again, 500)
+        assert second.town.reused
+        assert second.network.reused
+        assert second.residents == again.registries.count() == 200
+    finally:
+        again.close()

@@ -15,7 +15,7 @@ from cryptography import x509
 from openmyna.bus import open_bus
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
-from openmyna.errors import OpenMynaError
+from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.network import messages as m
 from openmyna.network.agencies import AgencyDirectory
 from openmyna.network.allow_list import default_allow_list
@@ -481,3 +481,16 @@ def test_node_migration_matches_the_tables(world: World) -> None:
     with world.a.store.store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(ctx, node_metadata) == []
+
+
+def test_a_malformed_request_is_refused_before_anything_is_signed(world: World) -> None:
+    w = world
+    code_b = w.codes.issue(B, w.numbers[0])
+    with pytest.raises(InvalidInput) as bad_key:
+        w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A, idempotency_key="k")
+    assert bad_key.value.context["fields"] == ["idempotency_key"]
+    with pytest.raises(InvalidInput):
+        w.b.request(w.numbers[0], AFFAIR, "local_tax", provider_agency=A)  # a number, not a code
+    with pytest.raises(InvalidInput):
+        w.b.request(code_b, AFFAIR, "local_tax")  # no provider named
+    assert w.b.store.records() == []

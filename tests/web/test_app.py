@@ -35,12 +35,15 @@ def test_health_names_the_backends(client: TestClient, settings: Settings) -> No
     assert body["status"] == "ok"
     assert body["database"] == ("postgresql" if settings.database_url else "sqlite")
     assert body["municipalities"] == 2
+    assert body["network"]["hub"] == "idle"  # opened on the first exchange only
+    assert body["network"]["allow_list"]["entries"] > 0
 
 
 def test_index_lists_endpoints(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200
     assert "/api/registry/municipalities" in page.text
+    assert "/api/network/allow-list" in page.text
 
 
 def test_municipalities_with_counts(client: TestClient) -> None:
@@ -127,3 +130,42 @@ def test_ocsp_and_crl_are_served_by_the_one_app(client: TestClient, platform: Pl
     crl = x509.load_der_x509_crl(client.get("/crl/auth").content)
     assert crl.issuer == issuer.subject
     assert crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
+
+
+def test_network_agencies_are_public(client: TestClient) -> None:
+    rows = client.get("/api/network/agencies").json()
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["lg-102016"] == {
+        "id": "lg-102016",
+        "kind": "municipality",
+        "name": "群馬県前橋市",
+        "lg_code": "102016",
+    }
+    assert by_id["nenkin"]["kind"] == "pension_service"
+    assert by_id["nenkin"]["lg_code"] is None
+    prefectures = client.get("/api/network/agencies", params={"kind": "prefecture"}).json()
+    assert len(prefectures) == 47
+    assert {r["kind"] for r in prefectures} == {"prefecture"}
+    bad = client.get("/api/network/agencies", params={"kind": "bank"})
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("application/problem+json")
+
+
+def test_network_allow_list_is_public(client: TestClient) -> None:
+    from openmyna.network.allow_list import default_allow_list
+
+    body = client.get("/api/network/allow-list").json()
+    allowed = default_allow_list()
+    assert (body["version"], body["digest"]) == (allowed.version, allowed.digest)
+    assert len(body["entries"]) == len(allowed)
+    child = client.get("/api/network/allow-list", params={"affair": "child_allowance"}).json()
+    assert set(child["affairs"]) == {"child_allowance"}
+    assert child["affairs"]["child_allowance"]["statute"] == "児童手当法"
+    tuples = {(e["requester"], e["provider"], e["item"]) for e in child["entries"]}
+    assert ("municipality", "municipality", "local_tax") in tuples
+    assert ("municipality", "municipality", "resident_registry") in tuples
+    assert ("municipality", "municipality", "welfare") not in tuples
+    assert all(e["basis"].startswith("番号法") for e in child["entries"])
+    missing = client.get("/api/network/allow-list", params={"affair": "no_such_affair"})
+    assert missing.status_code == 404
+    assert missing.json()["title"] == "NOT_FOUND"

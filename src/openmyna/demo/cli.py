@@ -40,11 +40,17 @@ def demo(
     residents: int = typer.Option(10_000, "--residents", min=0, help="Size of the town."),
     seed_only: bool = typer.Option(False, "--seed-only", help="Seed the town, then exit."),
     reset: bool = typer.Option(False, "--reset", help="Delete existing data first."),
+    max_households: int = typer.Option(
+        200,  # network.seed.DEFAULT_MAX_HOUSEHOLDS (not imported: keeps the CLI quick to start)
+        "--max-households",
+        min=0,
+        help="Households with children given network items, per municipality.",
+    ),
     host: str = HostOpt,
     port: int = PortOpt,
 ) -> None:
     """Seed a synthetic town into the data dir and serve the platform."""
-    from openmyna.demo.seed import reset_installation, seed_town
+    from openmyna.demo.seed import reset_installation, seed_demo
     from openmyna.platform import Platform
 
     settings = Settings()
@@ -62,21 +68,36 @@ def demo(
             transient=False,
         ) as bar:
             task = bar.add_task("seeding residents", total=residents)
-            result = seed_town(
-                platform.registries,
+            items = bar.add_task("seeding the network", total=None)
+            result = seed_demo(
+                platform,
                 residents,
+                max_households=max_households,
                 progress=lambda n: bar.update(task, completed=n),
+                network_progress=lambda n, total: bar.update(items, completed=n, total=total),
             )
-            bar.update(task, completed=result.residents if not result.reused else residents)
-        if result.reused:
+            bar.update(task, completed=residents)
+            bar.update(items, completed=result.network.people, total=result.network.people)
+        town, network = result.town, result.network
+        if town.reused:
             console.print(
-                f"reusing the seeded town in {settings.data_dir}: {result.residents} residents "
+                f"reusing the seeded town in {settings.data_dir}: {town.residents} residents "
                 "(--reset to start again)"
             )
         else:
             console.print(
                 f"seeded {result.residents} residents in {result.households} households, "
-                f"{len(result.municipalities)} municipalities, into {settings.data_dir}"
+                f"{len(town.municipalities)} municipalities, into {settings.data_dir}"
+            )
+        if network.reused:
+            console.print("reusing the seeded network (items at each municipality's node)")
+        else:
+            console.print(
+                f"network: {network.items} items (local tax, resident record) for "
+                f"{network.people} people in {network.households} households with children, "
+                f"under each municipality's own codes; the scenario family moved "
+                f"{network.family.from_lg_code} → {network.family.to_lg_code} this year "
+                "(openmyna network scenario child-allowance)"
             )
     finally:
         platform.close()

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from openmyna.config import Settings
 from openmyna.demo.town import TownHousehold, generate_town
 from openmyna.registry import Registries, find_municipality
 from openmyna.store import drop_all
+
+if TYPE_CHECKING:
+    from openmyna.network.seed import NetworkSeedResult
+    from openmyna.platform import Platform
 
 #: Real municipalities named in the source documents: 前橋市, 都城市, 神戸市, 高松市, 姫路市.
 DEMO_MUNICIPALITIES: tuple[str, ...] = ("102016", "452025", "281000", "372013", "282014")
@@ -68,6 +73,58 @@ def seed_town(
         done += result.residents
     registries.sync()
     return SeedResult(done, len(town), tuple(m.lg_code for m in places), False)
+
+
+@dataclass(frozen=True)
+class DemoSeedResult:
+    """What seeding the whole demo did: the town's registries and the network's nodes."""
+
+    town: SeedResult
+    network: NetworkSeedResult
+
+    @property
+    def residents(self) -> int:
+        """Residents now registered (the scenario family included)."""
+        return self.town.residents + (
+            0 if self.network.reused else len(self.network.family.members)
+        )
+
+    @property
+    def households(self) -> int:
+        """Households registered (the scenario family's included)."""
+        return self.town.households + (0 if self.network.reused else 1)
+
+
+def seed_demo(
+    platform: Platform,
+    residents: int,
+    *,
+    seed: int = 2018,
+    max_households: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    network_progress: Callable[[int, int], None] | None = None,
+) -> DemoSeedResult:
+    """Seed the demo town, then the network part (``openmyna.network.seed``); both idempotent.
+
+    ``residents`` counts everyone: the town gets ``residents`` minus the scenario family
+    (whose members are registered by their own events: registration at 前橋市 years ago, a
+    birth, a move to 神戸市 this year). The nodes get items for the households with children,
+    at most ``max_households`` per municipality (default
+    ``network.seed.DEFAULT_MAX_HOUSEHOLDS``).
+    """
+    from openmyna.network.seed import DEFAULT_MAX_HOUSEHOLDS, FAMILY, seed_network
+
+    town = seed_town(
+        platform.registries, max(residents - len(FAMILY), 0), seed=seed, progress=progress
+    )
+    network = seed_network(
+        platform.network,
+        platform.registries,
+        seed=seed,
+        max_households=DEFAULT_MAX_HOUSEHOLDS if max_households is None else max_households,
+        progress=network_progress,
+    )
+    return DemoSeedResult(town, network)
 
 
 def reset_installation(settings: Settings) -> int:

@@ -28,6 +28,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from pydantic import ValidationError
+
 from openmyna.clock import Clock
 from openmyna.config import Settings
 from openmyna.errors import InvalidInput, NotFound, OpenMynaError, Unavailable
@@ -635,19 +637,11 @@ class AgencyNode:
         A key used before continues its exchange (a retry); used before for another request,
         it is refused with ``IDEMPOTENCY_CONFLICT`` before anything is sent.
         """
-        envelopes = [
-            m.ExchangeRequest(
-                sender=self.agency_id,
-                idempotency_key=spec.idempotency_key or m.new_message_id(),
-                requester_code=spec.code,
-                affair=spec.affair,
-                item=spec.item,
-                provider_kind=spec.provider_kind,
-                provider_agency=spec.provider_agency,
-                **_envelope_times(self.clock),
-            )
-            for spec in specs
-        ]
+        try:
+            envelopes = self._envelopes(specs)
+        except ValidationError as exc:
+            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
+            raise InvalidInput("a request is malformed", fields=fields) from None
         wanted = [
             OutgoingRequest(
                 idempotency_key=e.idempotency_key,
@@ -662,6 +656,21 @@ class AgencyNode:
         ]
         self.store.open_requests(wanted)
         return _sign_all(envelopes, self.identity)
+
+    def _envelopes(self, specs: Sequence[RequestSpec]) -> list[m.ExchangeRequest]:
+        return [
+            m.ExchangeRequest(
+                sender=self.agency_id,
+                idempotency_key=spec.idempotency_key or m.new_message_id(),
+                requester_code=spec.code,
+                affair=spec.affair,
+                item=spec.item,
+                provider_kind=spec.provider_kind,
+                provider_agency=spec.provider_agency,
+                **_envelope_times(self.clock),
+            )
+            for spec in specs
+        ]
 
     def receive_result(self, token: str) -> ItemLayout | None:
         """Verify the hub's result and the provider's answer; the validated item, or None.

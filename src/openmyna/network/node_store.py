@@ -137,6 +137,11 @@ class OutgoingRequest:
     provider_agency: str | None
 
 
+def _utc(t: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes: everything stored here is UTC.
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+
 def _outgoing(r: Any) -> OutgoingRequest:
     return OutgoingRequest(
         idempotency_key=r.idempotency_key,
@@ -167,23 +172,37 @@ class NodeStore:
 
     def put_item(self, code: str, item: str, version: int, payload: dict[str, Any]) -> None:
         """Store (or replace) the item held under one of the agency's codes."""
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        self.put_items([(code, item, version, payload)])
+
+    def put_items(
+        self, rows: Sequence[tuple[str, str, int, dict[str, Any]]], *, chunk: int = 500
+    ) -> int:
+        """Store (or replace) (code, item, layout version, payload) rows, ``chunk`` per
+        transaction; how many were stored. Payloads are kept as compact JSON, sorted keys."""
         now = self._clock.now()
-        key = (node_items.c.code == code) & (node_items.c.item == item)
-        with self.store.transaction() as s:
-            held = s.execute(select(node_items.c.code).where(key)).first()
-            if held is not None:
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for code, item, version, payload in rows:  # the last row for a (code, item) wins
+            latest[(code, item)] = {
+                "code": code,
+                "item": item,
+                "version": version,
+                "payload": json.dumps(
+                    payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True
+                ),
+                "stored_at": now,
+            }
+        values = list(latest.values())
+        for i in range(0, len(values), chunk):
+            part = values[i : i + chunk]
+            keys = [(r["code"], r["item"]) for r in part]
+            with self.store.transaction() as s:
                 s.execute(
-                    update(node_items)
-                    .where(key)
-                    .values(version=version, payload=text, stored_at=now)
-                )
-            else:
-                s.execute(
-                    node_items.insert().values(
-                        code=code, item=item, version=version, payload=text, stored_at=now
+                    node_items.delete().where(
+                        tuple_(node_items.c.code, node_items.c.item).in_(keys)
                     )
                 )
+                s.execute(node_items.insert(), part)
+        return len(values)
 
     def get_item(self, code: str, item: str) -> tuple[int, dict[str, Any]] | None:
         """The (layout version, payload) held under a code, or None."""
@@ -294,7 +313,7 @@ class NodeStore:
             rows = s.execute(select(node_records).order_by(node_records.c.id)).all()
         return [
             NodeRecord(
-                recorded_at=r.recorded_at,
+                recorded_at=_utc(r.recorded_at),
                 exchange_id=r.exchange_id,
                 role=r.role,
                 peer=r.peer,

@@ -1,0 +1,112 @@
+"""``openmyna network …``: run the hub and the agency nodes, check the exchange records."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from openmyna.clock import SystemClock
+from openmyna.config import Settings
+from openmyna.network.scenario_cli import app as scenario_app
+
+app = typer.Typer(
+    help="The Information Provision Network: the hub, agency nodes, exchange records.",
+    no_args_is_help=True,
+)
+records_app = typer.Typer(help="The hub's exchange records (情報提供等記録).", no_args_is_help=True)
+app.add_typer(records_app, name="records")
+app.add_typer(scenario_app, name="scenario")
+
+HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
+LogLevel = Annotated[str, typer.Option(help="uvicorn log level.")]
+
+
+@app.command("hub")
+def hub(
+    host: HostOption = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8440,
+    log_level: LogLevel = "warning",
+) -> None:
+    """Run the hub (mutual TLS); several hub processes may share one database."""
+    from openmyna.network.service import serve_hub
+
+    serve_hub(Settings(), host, port, log_level=log_level)
+
+
+@app.command("node")
+def node(
+    agency: Annotated[str, typer.Option("--agency", help="The agency id, e.g. lg-102016.")],
+    hub_url: Annotated[str, typer.Option("--hub", help="The hub's URL, https://host:port.")],
+    host: HostOption = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8441,
+    advertise: Annotated[
+        str | None,
+        typer.Option(help="The URL the hub reaches this node at (default: host and port)."),
+    ] = None,
+    log_level: LogLevel = "warning",
+) -> None:
+    """Run an agency's node (mutual TLS); it registers its URL with the hub."""
+    from openmyna.network.service import serve_node
+
+    serve_node(Settings(), agency, hub_url, host, port, advertise=advertise, log_level=log_level)
+
+
+@records_app.command("verify")
+def records_verify() -> None:
+    """Recompute the hash chain and check the signed checkpoints."""
+    from openmyna.network.records import ExchangeRecords
+
+    records = ExchangeRecords.open(Settings(), SystemClock())
+    try:
+        report = records.verify_chain()
+    finally:
+        records.close()
+    typer.echo(f"records:          {report.records}")
+    typer.echo(f"checkpoints:      {report.checkpoints}")
+    typer.echo(f"last checkpoint:  {report.last_checkpoint_seq}")
+    for problem in report.problems:
+        typer.echo(f"problem:          seq {problem.seq}: {problem.kind.value}")
+    typer.echo(f"chain:            {'ok' if report.ok else 'BROKEN'}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@records_app.command("person")
+def records_person(
+    number: Annotated[
+        str,
+        typer.Option(
+            "--number",
+            prompt="Individual number",
+            hide_input=True,
+            help="The person's individual number (asked for when not given; never printed).",
+        ),
+    ],
+) -> None:
+    """List the exchanges about one person (the portal's やりとり履歴)."""
+    from openmyna.network.codes import AgencyCodes
+    from openmyna.network.records import ExchangeRecords
+    from openmyna.network.service import open_identity_index
+
+    settings, clock = Settings(), SystemClock()
+    index = open_identity_index(settings, clock)
+    try:
+        codes = AgencyCodes.open(settings, clock, index)
+        try:
+            key = codes.person_key_of_number(number)
+        finally:
+            codes.close()
+    finally:
+        index.store.close()
+    records = ExchangeRecords.open(settings, clock)
+    try:
+        rows = records.for_person(key)
+    finally:
+        records.close()
+    for r in rows:
+        typer.echo(
+            f"{r.recorded_at:%Y-%m-%d %H:%M:%S}  {r.requester:<12} -> {r.provider:<12} "
+            f"{r.affair:<20} {r.item:<20} {r.outcome.value}"
+        )
+    typer.echo(f"{len(rows)} exchange(s)")

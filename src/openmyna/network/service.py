@@ -1,0 +1,631 @@
+"""The hub and the agency nodes as HTTP processes over mutual TLS (FastAPI + uvicorn).
+
+Every connection is mutual TLS with node certificates of the network CA; each side learns
+the other's agency id from its certificate (``tls.scope_agency`` on the server,
+``tls.peer_agency`` on the client's response), never from the request body.
+
+The hub (``create_hub_app``): ``POST /v1/exchanges`` and ``/v1/exchanges/batch`` run
+requests through ``Hub.exchange``/``exchange_many`` (the sender of every token must be the
+TLS peer), ``POST /v1/codes`` issues the caller's agency-specific code (the only request that
+carries an individual number), ``PUT /v1/nodes/self`` registers the caller's URL in the hub
+database. It reaches the provider nodes with ``HttpDeliver``.
+
+An agency node (``create_node_app``): ``POST /v1/answer`` for the hub only, and its agency's
+own systems' API (the caller presents this agency's own node certificate): ``/v1/requests``
+(and ``/batch``), ``/v1/codes``, ``PUT /v1/items/{code}/{item}``, ``GET /v1/records``.
+Errors are RFC 9457 problem+json with the error's stable code; a hub error reaches the
+agency's systems with the hub's code (``PROVIDER_UNAVAILABLE`` as 503: retry with the same
+idempotency key).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+import logging
+import socket
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Final
+from urllib.parse import urlsplit
+
+import uvicorn
+from fastapi import Body, FastAPI, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from openmyna.clock import Clock, SystemClock
+from openmyna.config import Settings
+from openmyna.errors import InvalidInput, OpenMynaError, Unavailable
+from openmyna.network import messages as m
+from openmyna.network import tls
+from openmyna.network.batching import Batcher
+from openmyna.network.clients import (
+    HttpDeliver,
+    HubClient,
+    HubUnavailable,
+    error_body,
+    with_context,
+)
+from openmyna.network.exchange import (
+    AgencyNode,
+    Deliver,
+    Hub,
+    RequestSpec,
+    exchange_id_of,
+    exchange_ref,
+)
+from openmyna.network.layouts import ItemLayout
+from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
+from openmyna.registry.index import IdentityIndex
+from openmyna.registry.tables import INDEX_KIND, NATIONAL_BODY
+from openmyna.store import open_store
+from openmyna.web import PROBLEM_JSON
+
+log = logging.getLogger(__name__)
+
+#: Most tokens in one batch request (the hub signs and records a batch in one go).
+MAX_BATCH: Final = 1000
+CODE_PATTERN: Final = r"^[a-z2-7]{26}$"
+NAME_PATTERN: Final = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+class SenderNotPeer(tls.PeerRefused):
+    """A request token signed by another agency than the TLS peer that presents it."""
+
+    code = "SENDER_NOT_PEER"
+
+
+class InvalidNodeUrl(InvalidInput):
+    """A node URL that is not ``https://host:port`` without path, query or credentials."""
+
+    code = "INVALID_NODE_URL"
+
+
+def _problem_response(exc: OpenMynaError) -> JSONResponse:
+    return JSONResponse(exc.problem(), status_code=exc.http_status, media_type=PROBLEM_JSON)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(OpenMynaError)
+    async def _problem(_request: Request, exc: OpenMynaError) -> JSONResponse:
+        return _problem_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Only where the input is wrong, never the input itself (it may hold a number).
+        fields = sorted({".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()})
+        err = InvalidInput("the request body is not valid", fields=", ".join(fields)[:200])
+        return _problem_response(err)
+
+
+# --- request and response bodies ----------------------------------------------------------
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TokenIn(_Body):
+    """One signed token."""
+
+    token: str = Field(max_length=64_000)
+
+
+class TokensIn(_Body):
+    """Signed tokens, answered in the same order."""
+
+    tokens: list[str] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class NumberIn(_Body):
+    """An individual number, presented once to get the agency's code."""
+
+    individual_number: str = Field(max_length=32)
+
+
+class UrlIn(_Body):
+    """The URL at which the hub reaches a node."""
+
+    url: str = Field(max_length=300)
+
+
+class RequestIn(_Body):
+    """An agency system's request for an information item of a person (by the agency's code)."""
+
+    code: m.Code
+    affair: m.Name
+    item: m.Name
+    provider_agency: m.AgencyId | None = None
+    provider_kind: m.Name | None = None
+    #: Retry with the same key after an error such as ``PROVIDER_UNAVAILABLE``.
+    idempotency_key: m.IdempotencyKey | None = None
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _lower_code(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_provider(self) -> RequestIn:
+        if (self.provider_kind is None) == (self.provider_agency is None):
+            raise ValueError("give exactly one of provider_agency and provider_kind")
+        return self
+
+    def spec(self) -> RequestSpec:
+        """As the node's ``RequestSpec``."""
+        return RequestSpec(
+            code=self.code,
+            affair=self.affair,
+            item=self.item,
+            provider_kind=self.provider_kind,
+            provider_agency=self.provider_agency,
+            idempotency_key=self.idempotency_key,
+        )
+
+
+class RequestsIn(_Body):
+    """Many requests, answered in the same order."""
+
+    requests: list[RequestIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+def _per_item(values: Sequence[str | OpenMynaError], key: str) -> list[dict[str, Any]]:
+    return [{"error": error_body(v)} if isinstance(v, OpenMynaError) else {key: v} for v in values]
+
+
+def check_node_url(url: str) -> str:
+    """``url`` if it is ``https://host:port`` (an optional ``/`` path only), else raise."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise InvalidNodeUrl("the node URL is malformed") from None
+    if (
+        parts.scheme != "https"
+        or not parts.hostname
+        or port is None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise InvalidNodeUrl("a node URL is https://host:port")
+    return f"https://{parts.netloc}"
+
+
+def token_signer(token: str) -> str | None:
+    """The ``kid`` a token's JWS header names (plain or batch token), unverified; None if none."""
+    head = token.split("~", 1)[0].split(".", 1)[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
+
+
+def _check_sender(token: str, peer: str) -> None:
+    if token_signer(token) != peer:
+        raise SenderNotPeer("the token is not signed by the agency presenting it", peer=peer)
+
+
+# --- the hub ------------------------------------------------------------------------------
+
+
+def create_hub_app(hub: Hub, ca: NetworkCA, *, deliver: Deliver | None = None) -> FastAPI:
+    """The hub's web app (the caller's agency from its client certificate)."""
+    http_deliver = HttpDeliver(hub, ca) if deliver is None else None
+    send = deliver if deliver is not None else http_deliver
+    assert send is not None
+    ca_cert = ca.ca_certificate()
+    counts = {"exchanges": 0}
+    count_lock = threading.Lock()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if http_deliver is not None:
+                http_deliver.close()
+
+    app = FastAPI(title="openmyna network hub", lifespan=lifespan, openapi_url=None)
+    _add_error_handlers(app)
+
+    def peer(request: Request) -> str:
+        return tls.scope_agency(request.scope, ca_cert, ca)
+
+    def counted(n: int) -> None:
+        with count_lock:
+            counts["exchanges"] += n
+
+    @app.post("/v1/exchanges")
+    def exchange(request: Request, body: TokenIn) -> dict[str, str]:
+        """Run one exchange: the signed result token."""
+        _check_sender(body.token, peer(request))
+        result = hub.exchange(body.token, send)
+        counted(1)
+        return {"result": result}
+
+    @app.post("/v1/exchanges/batch")
+    def exchange_batch(request: Request, body: TokensIn) -> dict[str, Any]:
+        """Run many exchanges: a result token or an error for each, in order."""
+        who = peer(request)
+        out: list[str | OpenMynaError] = []
+        valid: list[int] = []
+        for i, token in enumerate(body.tokens):
+            try:
+                _check_sender(token, who)
+            except SenderNotPeer as exc:
+                out.append(exc)
+            else:
+                out.append("")
+                valid.append(i)
+        if valid:
+            done = hub.exchange_many([body.tokens[i] for i in valid], send)
+            for i, r in zip(valid, done, strict=True):
+                out[i] = r
+        counted(len(valid))
+        return {"results": _per_item(out, "result")}
+
+    @app.post("/v1/codes")
+    def issue_code(request: Request, body: NumberIn) -> dict[str, str]:
+        """The calling agency's code for the person with that number."""
+        return {"code": hub.issue_code(peer(request), body.individual_number)}
+
+    @app.put("/v1/nodes/self")
+    def register_node(request: Request, body: UrlIn) -> dict[str, str]:
+        """Register the URL at which the hub reaches the calling agency's node."""
+        who = peer(request)
+        url = check_node_url(body.url)
+        hub.register_node(who, url)
+        return {"agency": who, "url": url}
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        """Liveness, and how many exchanges this process has run."""
+        with count_lock:
+            return {"status": "ok", "role": HUB_ID, **counts}
+
+    return app
+
+
+# --- an agency node -----------------------------------------------------------------------
+
+
+def _layout_json(layout: ItemLayout | None) -> dict[str, Any] | None:
+    return None if layout is None else dict(layout.model_dump(mode="json"))
+
+
+def create_node_app(
+    node: AgencyNode,
+    ca: NetworkCA,
+    hub_url: str,
+    *,
+    advertise_url: str | None = None,
+    hub: HubClient | None = None,
+) -> FastAPI:
+    """An agency node's web app; with ``advertise_url`` it registers with the hub on start."""
+    hub_client = hub if hub is not None else HubClient(node.identity, ca, hub_url)
+    ca_cert = ca.ca_certificate()
+    me = node.agency_id
+    state = {"registered": False}
+    stop = threading.Event()
+    if advertise_url is not None:
+        advertise_url = check_node_url(advertise_url)
+
+    def register_loop(url: str) -> None:
+        delay = 0.05
+        while not stop.is_set():
+            try:
+                hub_client.register(url)
+            except OpenMynaError as exc:
+                level = logging.INFO if isinstance(exc, HubUnavailable) else logging.WARNING
+                log.log(
+                    level, "node %s could not register with the hub (%s); retrying", me, exc.code
+                )
+                stop.wait(delay)
+                delay = min(delay * 2, 2.0)
+            else:
+                state["registered"] = True
+                log.info("node %s registered with the hub at %s", me, url)
+                return
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        thread = None
+        if advertise_url is not None:
+            thread = threading.Thread(
+                target=register_loop, args=(advertise_url,), name=f"register-{me}", daemon=True
+            )
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            singles.close()
+            if thread is not None:
+                thread.join(timeout=5)
+            if hub is None:
+                hub_client.close()
+
+    app = FastAPI(title=f"openmyna network node {me}", lifespan=lifespan, openapi_url=None)
+    _add_error_handlers(app)
+
+    def from_hub(request: Request) -> None:
+        tls.scope_agency(request.scope, ca_cert, ca, expected=HUB_ID)
+
+    def own(request: Request) -> None:
+        tls.scope_agency(request.scope, ca_cert, ca, expected=me)
+
+    def outcome(got: ItemLayout | None, spec: RequestSpec) -> dict[str, Any]:
+        key = str(spec.idempotency_key)
+        return {
+            "outcome": "no_data" if got is None else "provided",
+            "item": _layout_json(got),
+            "exchange_id": exchange_id_of(exchange_ref(me, key)),
+        }
+
+    @app.post("/v1/answer")
+    def answer(request: Request, body: TokensIn) -> dict[str, Any]:
+        """Answer forwarded requests (the hub only): an answer token or an error for each."""
+        from_hub(request)
+        return {"answers": _per_item(node.answer_many(body.tokens), "answer")}
+
+    def ask(specs: list[RequestSpec]) -> list[dict[str, Any] | OpenMynaError]:
+        """Carry requests through the hub in one batch: an outcome or an error for each."""
+        try:
+            tokens = node.request_many(specs)
+        except OpenMynaError:
+            if len(specs) == 1:
+                raise
+            return [r for spec in specs for r in ask_isolated(spec)]  # find the bad one
+        try:
+            results = hub_client.exchange_many(tokens)
+        except HubUnavailable:
+            # The connection broke (a hub process restarted, or went away behind the address):
+            # once more, as a retry — new messages under the same keys continue the same
+            # exchanges, through whichever hub process answers now.
+            results = hub_client.exchange_many(node.request_many(specs))
+        received = iter(node.receive_results([r for r in results if isinstance(r, str)]))
+        out: list[dict[str, Any] | OpenMynaError] = []
+        for spec, result in zip(specs, results, strict=True):
+            got = result if isinstance(result, OpenMynaError) else next(received)
+            out.append(got if isinstance(got, OpenMynaError) else outcome(got, spec))
+        return out
+
+    def ask_isolated(spec: RequestSpec) -> list[dict[str, Any] | OpenMynaError]:
+        try:
+            return ask([spec])
+        except OpenMynaError as exc:
+            return [exc]
+
+    # Concurrent single requests share one batch (group commit): one signature per hop and
+    # one commit per database instead of one per request.
+    singles: Batcher[RequestSpec, dict[str, Any]] = Batcher(
+        ask, max_size=MAX_BATCH, workers=2, name=f"requests-{me}"
+    )
+
+    def keyed(spec: RequestSpec) -> RequestSpec:
+        return dataclasses.replace(spec, idempotency_key=spec.idempotency_key or m.new_message_id())
+
+    @app.post("/v1/requests")
+    def request_item(request: Request, body: RequestIn) -> dict[str, Any]:
+        """Ask for an item through the hub: ``provided`` with the item, or ``no_data``."""
+        own(request)
+        spec = keyed(body.spec())
+        try:
+            return singles.submit(spec)
+        except OpenMynaError as exc:  # with the key to retry with
+            raise with_context(exc, idempotency_key=str(spec.idempotency_key)) from None
+
+    @app.post("/v1/requests/batch")
+    def request_batch(request: Request, body: RequestsIn) -> dict[str, Any]:
+        """Ask for many items in one hub call: an outcome or an error for each, in order."""
+        own(request)
+        specs = [keyed(r.spec()) for r in body.requests]
+        out: list[dict[str, Any]] = []
+        for spec, got in zip(specs, ask(specs), strict=True):
+            if isinstance(got, OpenMynaError):
+                out.append({"error": {**error_body(got), "idempotency_key": spec.idempotency_key}})
+            else:
+                out.append(got)
+        return {"results": out}
+
+    @app.post("/v1/codes")
+    def issue_code(request: Request, body: NumberIn) -> dict[str, str]:
+        """This agency's code for a person (asks the hub; the number goes nowhere else)."""
+        own(request)
+        return {"code": hub_client.issue_code(body.individual_number)}
+
+    @app.put("/v1/items/{code}/{item}")
+    def store_item(
+        request: Request,
+        code: Annotated[str, Path(pattern=CODE_PATTERN)],
+        item: Annotated[str, Path(pattern=NAME_PATTERN)],
+        payload: Annotated[dict[str, Any], Body()],
+    ) -> dict[str, Any]:
+        """Keep an item of a person under this agency's code (validated against the layout)."""
+        own(request)
+        layout = node.store_item(code, item, payload)
+        return {"item": item, "version": type(layout).version, "data": _layout_json(layout)}
+
+    @app.get("/v1/records")
+    def records(request: Request) -> dict[str, Any]:
+        """This node's own exchange records (never content, never a code)."""
+        own(request)
+        rows = [dataclasses.asdict(r) for r in node.store.records()]
+        for r in rows:
+            r["recorded_at"] = r["recorded_at"].isoformat()
+            r["outcome"] = str(r["outcome"])
+        return {"records": rows}
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        """Liveness, and whether the node has registered its URL with the hub."""
+        return {"status": "ok", "agency": me, "registered": state["registered"]}
+
+    return app
+
+
+# --- running over mutual TLS --------------------------------------------------------------
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, dropping idle keep-alive connections at once when it stops.
+
+    A TLS connection closed politely waits for the peer's close_notify, which an idle pooled
+    client never sends (up to 30 s per connection); an idle connection has nothing to lose.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Abort the idle connections, then shut down as uvicorn does."""
+        for connection in list(self.server_state.connections):
+            cycle = getattr(connection, "cycle", None)
+            transport = getattr(connection, "transport", None)
+            if transport is not None and (cycle is None or cycle.response_complete):
+                transport.abort()
+        await super().shutdown(sockets)
+
+
+def make_server(
+    app: FastAPI,
+    identity: NodeIdentity,
+    ca: NetworkCA,
+    host: str,
+    port: int,
+    *,
+    log_level: str = "warning",
+) -> uvicorn.Server:
+    """A uvicorn server for ``app`` with mutual TLS as ``identity`` (not started)."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=5,
+        **tls.uvicorn_ssl_options(identity, str(ca.ca_path), ca.ca_certificate(), ca.crl_path),
+    )
+    return _Server(config)
+
+
+class _NoNumbers:
+    """The hub reads the identity index; it never derives numbers (no events applied)."""
+
+    def individual_number_for(self, resident_code: str) -> str:
+        raise Unavailable("the hub does not derive individual numbers")
+
+    def individual_numbers_for(self, resident_codes: Any) -> Any:
+        raise Unavailable("the hub does not derive individual numbers")
+
+
+@dataclasses.dataclass
+class HubProcess:
+    """What a hub process holds open: the CA, the hub and the identity index's store."""
+
+    ca: NetworkCA
+    hub: Hub
+    close: Callable[[], None]
+
+
+def open_identity_index(settings: Settings, clock: Clock) -> IdentityIndex:
+    """The national identity index for lookups only (close with ``index.store.close()``).
+
+    The hub only reads it (``by_individual_number``): no bus subscription, no numbering
+    authority, no registries opened.
+    """
+    return IdentityIndex(open_store(settings, INDEX_KIND, NATIONAL_BODY), clock, _NoNumbers)
+
+
+def open_hub(settings: Settings, clock: Clock | None = None) -> HubProcess:
+    """Open the hub of ``settings``: its identity, database and the identity index (read)."""
+    clock = clock or SystemClock()
+    ca = NetworkCA.open(settings, clock)
+    identity = ca.node(HUB_ID)
+    index = open_identity_index(settings, clock)
+    try:
+        hub = Hub.open(settings, clock, index, identity, ca.resolver())
+    except BaseException:
+        index.store.close()
+        raise
+
+    def close() -> None:
+        hub.close()
+        index.store.close()
+
+    return HubProcess(ca, hub, close)
+
+
+def serve_hub(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8440,
+    *,
+    clock: Clock | None = None,
+    log_level: str = "warning",
+) -> None:
+    """Run the hub over mutual TLS until interrupted."""
+    opened = open_hub(settings, clock)
+    try:
+        app = create_hub_app(opened.hub, opened.ca)
+        make_server(app, opened.hub.identity, opened.ca, host, port, log_level=log_level).run()
+    finally:
+        opened.close()
+
+
+@dataclasses.dataclass
+class NodeProcess:
+    """What a node process holds open: the CA and the node."""
+
+    ca: NetworkCA
+    node: AgencyNode
+
+
+def open_node(settings: Settings, agency_id: str, clock: Clock | None = None) -> NodeProcess:
+    """Open an agency's node: its identity and database, the hub's certificate to trust."""
+    clock = clock or SystemClock()
+    ca = NetworkCA.open(settings, clock)
+    identity = ca.node(agency_id)
+    resolve = ca.resolver()
+    hub_public = resolve(HUB_ID)
+    if hub_public is None:  # the hub has not started yet: its identity is issued now
+        hub_public = ca.node(HUB_ID).certificate
+    node = AgencyNode.open(settings, clock, identity, hub_public, resolve)
+    return NodeProcess(ca, node)
+
+
+def default_advertise_url(host: str, port: int) -> str:
+    """The URL a node advertises when listening on ``host:port`` (wildcards -> loopback)."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"https://{shown}:{port}"
+
+
+def serve_node(
+    settings: Settings,
+    agency_id: str,
+    hub_url: str,
+    host: str = "127.0.0.1",
+    port: int = 8441,
+    *,
+    advertise: str | None = None,
+    clock: Clock | None = None,
+    log_level: str = "warning",
+) -> None:
+    """Run an agency's node over mutual TLS until interrupted; it registers with the hub."""
+    opened = open_node(settings, agency_id, clock)
+    try:
+        url = advertise or default_advertise_url(host, port)
+        app = create_node_app(opened.node, opened.ca, hub_url, advertise_url=url)
+        make_server(app, opened.node.identity, opened.ca, host, port, log_level=log_level).run()
+    finally:
+        opened.node.close()
