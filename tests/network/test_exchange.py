@@ -11,6 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from cryptography import x509
+from netdata import AFFAIR, TAX, A, B, add_residents
 
 from openmyna.bus import open_bus
 from openmyna.clock import FixedClock
@@ -35,23 +36,7 @@ from openmyna.network.layouts import LocalTaxInfo, MalformedItem
 from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
 from openmyna.network.node_store import node_metadata
 from openmyna.network.records import ExchangeRecords, Outcome
-from openmyna.registry import NewPerson, Registries, Sex
-
-MAEBASHI = "102016"
-A = "lg-102016"  # 前橋市: the provider (it levies the resident tax)
-B = "lg-131024"  # 中央区: the requester (child allowance)
-AFFAIR = "child_allowance"
-TAX = {
-    "as_of": "2025-06-01",
-    "fiscal_year": 2025,
-    "levying_lg_code": "102016",
-    "status": "taxed",
-    "income_categories": ["salary"],
-    "total_income": 4_200_000,
-    "taxable_income": 2_900_000,
-    "municipal_tax": 174_321,
-    "prefectural_tax": 116_000,
-}
+from openmyna.registry import Registries
 
 
 @dataclasses.dataclass
@@ -71,21 +56,7 @@ def world(settings: Settings, clock: FixedClock) -> Iterator[World]:
     """A registry with two residents, the network CA, the hub and the nodes of A and B."""
     bus = open_bus(settings)
     regs = Registries(settings, bus, clock)
-    regs.add_municipality(MAEBASHI)
-    town = regs.municipality(MAEBASHI)
-    numbers = []
-    for i in range(8):
-        person = NewPerson(
-            family_name="山田",
-            given_name="太郎",
-            family_name_kana="ヤマダ",
-            given_name_kana="タロウ",
-            date_of_birth=dt.date(1985, 4, 2 + i),
-            sex=Sex.MALE,
-        )
-        r = town.move_in_from_abroad(person, on=dt.date(2025, 3, 1), address=f"前橋市大手町{i}番")
-        numbers.append(r.individual_number)
-    regs.sync()
+    numbers = add_residents(regs, 8)
     ca = NetworkCA.open(settings, clock)
     ids = {agency: ca.node(agency) for agency in (HUB_ID, A, B)}
 

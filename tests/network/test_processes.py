@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import datetime as dt
 import os
 import signal
 import subprocess
@@ -25,6 +24,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from netdata import AFFAIR, TAX, A, B, add_residents
 from tcp_proxy import TcpProxy
 
 from openmyna.bus import open_bus
@@ -38,22 +38,8 @@ from openmyna.network.hub_store import HubStore
 from openmyna.network.netca import NetworkCA
 from openmyna.network.records import ExchangeRecords, Outcome, Oversight
 from openmyna.network.service import open_hub
-from openmyna.registry import NewPerson, Registries, Sex
+from openmyna.registry import Registries
 
-A = "lg-102016"  # 前橋市: the provider
-B = "lg-131024"  # 中央区: the requester
-AFFAIR = "child_allowance"
-TAX = {
-    "as_of": "2025-06-01",
-    "fiscal_year": 2025,
-    "levying_lg_code": "102016",
-    "status": "taxed",
-    "income_categories": ["salary"],
-    "total_income": 4_200_000,
-    "taxable_income": 2_900_000,
-    "municipal_tax": 174_321,
-    "prefectural_tax": 116_000,
-}
 CLI = [sys.executable, "-c", "from openmyna.cli import main; main()", "network"]
 
 pytestmark = pytest.mark.parametrize(
@@ -149,21 +135,7 @@ def cluster(settings: Settings, tmp_path: Path) -> Iterator[Cluster]:
     clock = SystemClock()
     bus = open_bus(settings)
     regs = Registries(settings, bus, clock)
-    regs.add_municipality("102016")
-    town = regs.municipality("102016")
-    numbers = []
-    for i in range(4):
-        person = NewPerson(
-            family_name="山田",
-            given_name="花子",
-            family_name_kana="ヤマダ",
-            given_name_kana="ハナコ",
-            date_of_birth=dt.date(1988, 5, 1 + i),
-            sex=Sex.FEMALE,
-        )
-        r = town.move_in_from_abroad(person, on=dt.date(2025, 3, 1), address=f"前橋市本町{i}番")
-        numbers.append(r.individual_number)
-    regs.sync()
+    numbers = add_residents(regs, 4)
     regs.close()
     bus.close()
     # Create the databases, keys and identities once, before the processes race for them.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import socket
 import threading
 import time
@@ -13,6 +12,7 @@ from typing import Any
 import httpx2
 import pytest
 from fastapi import FastAPI
+from netdata import AFFAIR, TAX, A, B, add_residents
 
 from openmyna.bus import open_bus
 from openmyna.clock import FixedClock
@@ -32,23 +32,7 @@ from openmyna.network.service import (
     open_node,
     token_signer,
 )
-from openmyna.registry import NewPerson, Registries, Sex
-
-MAEBASHI = "102016"
-A = "lg-102016"  # 前橋市: the provider (it levies the resident tax)
-B = "lg-131024"  # 中央区: the requester (child allowance)
-AFFAIR = "child_allowance"
-TAX = {
-    "as_of": "2025-06-01",
-    "fiscal_year": 2025,
-    "levying_lg_code": "102016",
-    "status": "taxed",
-    "income_categories": ["salary"],
-    "total_income": 4_200_000,
-    "taxable_income": 2_900_000,
-    "municipal_tax": 174_321,
-    "prefectural_tax": 116_000,
-}
+from openmyna.registry import Registries
 
 
 class Running:
@@ -123,21 +107,7 @@ def net(settings: Settings, clock: FixedClock) -> Iterator[Net]:
     """Residents in 前橋市, the hub and the nodes of A and B as HTTPS servers."""
     bus = open_bus(settings)
     regs = Registries(settings, bus, clock)
-    regs.add_municipality(MAEBASHI)
-    town = regs.municipality(MAEBASHI)
-    numbers = []
-    for i in range(3):
-        person = NewPerson(
-            family_name="山田",
-            given_name="太郎",
-            family_name_kana="ヤマダ",
-            given_name_kana="タロウ",
-            date_of_birth=dt.date(1985, 4, 2 + i),
-            sex=Sex.MALE,
-        )
-        r = town.move_in_from_abroad(person, on=dt.date(2025, 3, 1), address=f"前橋市大手町{i}番")
-        numbers.append(r.individual_number)
-    regs.sync()
+    numbers = add_residents(regs, 3)
     regs.close()
     bus.close()
     hub = open_hub(settings, clock)
@@ -512,6 +482,29 @@ def test_records_commands(net: Net) -> None:
     )
     assert nobody.exit_code == 0, nobody.output
     assert "0 exchange(s)" in nobody.output
+    # The oversight body's queries, and their log.
+    audit = runner.invoke(
+        app,
+        ["network", "oversight", "query", "--auditor", "ppc-audit-1", "--agency", A],
+        env=env,
+    )
+    assert audit.exit_code == 0, audit.output
+    assert "local_tax" in audit.output
+    assert "1 record(s)" in audit.output
+    none = runner.invoke(
+        app,
+        ["network", "oversight", "query", "--auditor", "ppc-audit-1", "--since", "2099-01-01"],
+        env=env,
+    )
+    assert "0 record(s)" in none.output
+    bad = runner.invoke(
+        app, ["network", "oversight", "query", "--auditor", "x", "--since", "soon"], env=env
+    )
+    assert bad.exit_code != 0
+    logged = runner.invoke(app, ["network", "oversight", "log"], env=env)
+    assert logged.exit_code == 0, logged.output
+    assert logged.output.count("ppc-audit-1") == 2  # both queries; the bad one never ran
+    assert '"agency": "lg-102016"' in logged.output
 
 
 def test_the_hub_talks_only_to_the_providers_own_node(net: Net) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Annotated
 
 import typer
 
-from openmyna.clock import SystemClock
+from openmyna.clock import JST, SystemClock
 from openmyna.config import Settings
+from openmyna.errors import InvalidInput
 from openmyna.network.scenario_cli import app as scenario_app
 
 app = typer.Typer(
@@ -16,6 +19,11 @@ app = typer.Typer(
 )
 records_app = typer.Typer(help="The hub's exchange records (情報提供等記録).", no_args_is_help=True)
 app.add_typer(records_app, name="records")
+oversight_app = typer.Typer(
+    help="The oversight body's (個人情報保護委員会) audit of the records; every query is logged.",
+    no_args_is_help=True,
+)
+app.add_typer(oversight_app, name="oversight")
 app.add_typer(scenario_app, name="scenario")
 
 HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
@@ -110,3 +118,66 @@ def records_person(
             f"{r.affair:<20} {r.item:<20} {r.outcome.value}"
         )
     typer.echo(f"{len(rows)} exchange(s)")
+
+
+def _when(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("a time is YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+09:00]") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=JST)
+
+
+@oversight_app.command("query")
+def oversight_query(
+    auditor: Annotated[str, typer.Option(help="Who audits (written to the query log).")],
+    agency: Annotated[str | None, typer.Option(help="Requester or provider.")] = None,
+    affair: Annotated[str | None, typer.Option(help="The affair, e.g. child_allowance.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="provided, not_allowed, …")] = None,
+    since: Annotated[str | None, typer.Option(help="From (inclusive), JST if no zone.")] = None,
+    until: Annotated[str | None, typer.Option(help="Until (exclusive), JST if no zone.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many records.")] = 1000,
+) -> None:
+    """List the hub's records matching a filter; the query itself is logged."""
+    from openmyna.network.records import ExchangeRecords, Oversight
+
+    records = ExchangeRecords.open(Settings(), SystemClock())
+    try:
+        rows = Oversight(records).query(
+            auditor,
+            agency=agency,
+            affair=affair,
+            outcome=outcome,
+            since=_when(since),
+            until=_when(until),
+            limit=limit,
+        )
+    finally:
+        records.close()
+    for r in rows:
+        typer.echo(
+            f"{r.seq:>8}  {r.recorded_at:%Y-%m-%d %H:%M:%S}Z  {r.requester:<12} -> "
+            f"{r.provider:<12} {r.affair:<24} {r.item:<20} {r.outcome.value}"
+        )
+    typer.echo(f"{len(rows)} record(s); this query is logged (openmyna network oversight log)")
+
+
+@oversight_app.command("log")
+def oversight_log() -> None:
+    """The oversight body's own queries: who, when, which filter, how many records."""
+    from openmyna.network.records import ExchangeRecords, Oversight
+
+    records = ExchangeRecords.open(Settings(), SystemClock())
+    try:
+        entries = Oversight(records).log()
+    finally:
+        records.close()
+    for q in entries:
+        shown = json.dumps(q.filter, ensure_ascii=False, sort_keys=True)
+        typer.echo(
+            f"{q.id:>6}  {q.queried_at:%Y-%m-%d %H:%M:%S}Z  {q.auditor:<20} "
+            f"{q.result_count:>6} record(s)  {shown}"
+        )
+    typer.echo(f"{len(entries)} quer(y/ies)")
