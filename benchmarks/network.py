@@ -47,8 +47,8 @@ from openmyna.bus import open_bus
 from openmyna.clock import SystemClock
 from openmyna.config import Settings
 from openmyna.network import tls
-from openmyna.network.exchange import AgencyNode
 from openmyna.network.netca import HUB_ID, NetworkCA
+from openmyna.network.node import AgencyNode
 from openmyna.network.node_store import NodeStore
 from openmyna.network.records import ExchangeRecords
 from openmyna.registry import NewPerson, Registries, Sex

@@ -22,19 +22,18 @@ from openmyna.network.agencies import AgencyDirectory
 from openmyna.network.allow_list import default_allow_list
 from openmyna.network.codes import AgencyCodes
 from openmyna.network.exchange import (
-    AgencyNode,
     AmbiguousProvider,
     ExchangeRefused,
-    Hub,
-    IdempotencyConflict,
     ProviderUnavailable,
     RequestSpec,
     exchange_id_of,
     exchange_ref,
 )
+from openmyna.network.hub import Hub
 from openmyna.network.layouts import LocalTaxInfo, MalformedItem
 from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
-from openmyna.network.node_store import node_metadata
+from openmyna.network.node import AgencyNode
+from openmyna.network.node_store import IdempotencyConflict, node_metadata
 from openmyna.network.records import ExchangeRecords, Outcome
 from openmyna.registry import Registries
 

@@ -20,8 +20,10 @@ from openmyna.config import Settings
 from openmyna.errors import OpenMynaError
 from openmyna.network import tls
 from openmyna.network.clients import NodeClient, error_from_problem
-from openmyna.network.exchange import AgencyNode, Hub, exchange_id_of, exchange_ref
+from openmyna.network.exchange import exchange_id_of, exchange_ref
+from openmyna.network.hub import Hub
 from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
+from openmyna.network.node import AgencyNode
 from openmyna.network.records import Outcome
 from openmyna.network.service import (
     check_node_url,

@@ -1,12 +1,12 @@
 """The Information Provision Network (情報提供ネットワークシステム, SPEC X1–X6).
 
-Built so far (the first increment of the network): the agency directory, agency-specific
-codes (機関別符号) issued and translated only by the hub, the legal allow-list (別表第二),
-the typed information-item layouts (データ標準レイアウト), the hub's tamper-evident
-exchange records (情報提供等記録) with the oversight query log, the network CA with mutual
-TLS (``netca``, ``tls``), the signed and encrypted message formats (``messages``), and one
-exchange end to end in process (``exchange``: ``Hub``, ``AgencyNode``). The hub and node
-processes over HTTP and the scenario come next (docs/network.md).
+The agency directory, agency-specific codes (機関別符号) issued and translated only by the
+hub, the legal allow-list (別表第二), the typed information-item layouts (データ標準レイアウト),
+the hub's tamper-evident exchange records (情報提供等記録) with the oversight query log, the
+network CA with mutual TLS (``netca``, ``tls``), the signed and encrypted message formats
+(``messages``), the hub and the agency nodes (``hub``, ``node``, ``exchange``), as HTTP
+processes (``service``, ``clients``) or all in one process (``local``), and the
+child-allowance scenario (``scenario``). See docs/network.md.
 """
 
 from openmyna.network.agencies import Agency, AgencyDirectory, AgencyKind, find_agency
@@ -18,9 +18,10 @@ from openmyna.network.allow_list import (
     load_allow_list,
 )
 from openmyna.network.codes import AgencyCodes, PersonNotFound, UnknownCode
-from openmyna.network.exchange import AgencyNode, Hub
+from openmyna.network.hub import Hub
 from openmyna.network.layouts import LAYOUTS, MalformedItem, layout_for, validate_item
 from openmyna.network.netca import NetworkCA, NodeIdentity
+from openmyna.network.node import AgencyNode
 from openmyna.network.records import ExchangeRecords, Outcome, Oversight
 
 __all__ = [

@@ -19,7 +19,8 @@ import httpx2
 
 from openmyna.errors import OpenMynaError, Unavailable
 from openmyna.network import tls
-from openmyna.network.exchange import Hub, ProviderError, ProviderUnavailable
+from openmyna.network.exchange import ProviderError, ProviderUnavailable
+from openmyna.network.hub import Hub
 from openmyna.network.hub_store import UnknownNode
 from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
 

@@ -51,16 +51,11 @@ from openmyna.network.clients import (
     error_body,
     with_context,
 )
-from openmyna.network.exchange import (
-    AgencyNode,
-    Deliver,
-    Hub,
-    RequestSpec,
-    exchange_id_of,
-    exchange_ref,
-)
+from openmyna.network.exchange import Deliver, RequestSpec, exchange_id_of, exchange_ref
+from openmyna.network.hub import Hub
 from openmyna.network.layouts import ItemLayout
 from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
+from openmyna.network.node import AgencyNode
 from openmyna.registry.index import IdentityIndex
 from openmyna.registry.tables import INDEX_KIND, NATIONAL_BODY
 from openmyna.store import open_store
