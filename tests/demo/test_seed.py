@@ -65,8 +65,8 @@ def test_demo_seeds_the_network_with_the_scenario_family(
     settings: Settings, clock: FixedClock
 ) -> None:
     from openmyna.demo.seed import seed_demo
+    from openmyna.network.family import FAMILY, find_family
     from openmyna.network.scenario import application_for, run_child_allowance
-    from openmyna.network.seed import FAMILY, find_family
 
     platform = Platform(settings, clock)
     try:

@@ -21,6 +21,7 @@ from openmyna.demo.seed import seed_town
 from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.network.agencies import municipality_agency_id
 from openmyna.network.exchange import ProviderUnavailable
+from openmyna.network.family import FAMILY, FAMILY_FROM, FAMILY_INCOMES, FAMILY_TO, find_family
 from openmyna.network.layouts import (
     LocalTaxInfo,
     Relationship,
@@ -38,12 +39,7 @@ from openmyna.network.scenario import (
     run_child_allowance,
 )
 from openmyna.network.seed import (
-    FAMILY,
-    FAMILY_FROM,
-    FAMILY_INCOMES,
-    FAMILY_TO,
     NetworkSeedResult,
-    find_family,
     local_tax_items,
     seed_network,
     tax_fiscal_year,
@@ -381,7 +377,7 @@ def test_cli_without_a_demo_town_says_what_to_do(tmp_path: Path) -> None:
     [dt.date(2026, 1, 1), dt.date(2026, 4, 1), dt.date(2026, 6, 12), dt.date(2028, 2, 29)],
 )
 def test_family_dates_fit_the_story_on_any_day(today: dt.date) -> None:
-    from openmyna.network.seed import _family_dates
+    from openmyna.network.family import _family_dates
 
     registered, moved, births = _family_dates(today)
     ages = [today.year - b.year - ((today.month, today.day) < (b.month, b.day)) for b in births]

@@ -112,7 +112,8 @@ def seed_demo(
     at most ``max_households`` per municipality (default
     ``network.seed.DEFAULT_MAX_HOUSEHOLDS``).
     """
-    from openmyna.network.seed import DEFAULT_MAX_HOUSEHOLDS, FAMILY, seed_network
+    from openmyna.network.family import FAMILY
+    from openmyna.network.seed import DEFAULT_MAX_HOUSEHOLDS, seed_network
 
     town = seed_town(
         platform.registries, max(residents - len(FAMILY), 0), seed=seed, progress=progress

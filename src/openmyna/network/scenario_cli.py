@@ -213,9 +213,10 @@ def child_allowance(
     from openmyna.bus import open_bus
     from openmyna.clock import SystemClock
     from openmyna.config import Settings
+    from openmyna.network.family import FAMILY_FROM, FAMILY_TO
     from openmyna.network.local import LocalNetwork
     from openmyna.network.scenario import application_for, run_child_allowance
-    from openmyna.network.seed import FAMILY_FROM, FAMILY_TO, seed_network
+    from openmyna.network.seed import seed_network
     from openmyna.registry import Registries
 
     settings = Settings()
