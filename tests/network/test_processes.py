@@ -36,8 +36,9 @@ from openmyna.network.clients import NodeClient
 from openmyna.network.exchange import exchange_id_of, exchange_ref
 from openmyna.network.hub_store import HubStore
 from openmyna.network.netca import NetworkCA
-from openmyna.network.records import ExchangeRecords, Outcome, Oversight
-from openmyna.network.service import open_hub
+from openmyna.network.oversight import Oversight
+from openmyna.network.processes import open_hub
+from openmyna.network.records import ExchangeRecords, Outcome
 from openmyna.registry import Registries
 
 CLI = [sys.executable, "-c", "from openmyna.cli import main; main()", "network"]

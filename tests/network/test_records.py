@@ -18,12 +18,12 @@ from sqlalchemy.exc import DBAPIError
 
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
+from openmyna.network.oversight import Oversight
 from openmyna.network.records import (
     ExchangeRecords,
     InvalidRecord,
     NewRecord,
     Outcome,
-    Oversight,
     Problem,
     ProblemKind,
     chain_hash,

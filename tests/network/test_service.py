@@ -24,16 +24,9 @@ from openmyna.network.exchange import exchange_id_of, exchange_ref
 from openmyna.network.hub import Hub
 from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
 from openmyna.network.node import AgencyNode
+from openmyna.network.processes import make_server, open_hub, open_node
 from openmyna.network.records import Outcome
-from openmyna.network.service import (
-    check_node_url,
-    create_hub_app,
-    create_node_app,
-    make_server,
-    open_hub,
-    open_node,
-    token_signer,
-)
+from openmyna.network.service import check_node_url, create_hub_app, create_node_app, token_signer
 from openmyna.registry import Registries
 
 

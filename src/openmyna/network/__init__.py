@@ -22,7 +22,8 @@ from openmyna.network.hub import Hub
 from openmyna.network.layouts import LAYOUTS, MalformedItem, layout_for, validate_item
 from openmyna.network.netca import NetworkCA, NodeIdentity
 from openmyna.network.node import AgencyNode
-from openmyna.network.records import ExchangeRecords, Outcome, Oversight
+from openmyna.network.oversight import Oversight
+from openmyna.network.records import ExchangeRecords, Outcome
 
 __all__ = [
     "LAYOUTS",

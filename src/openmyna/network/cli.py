@@ -37,7 +37,7 @@ def hub(
     log_level: LogLevel = "warning",
 ) -> None:
     """Run the hub (mutual TLS); several hub processes may share one database."""
-    from openmyna.network.service import serve_hub
+    from openmyna.network.processes import serve_hub
 
     serve_hub(Settings(), host, port, log_level=log_level)
 
@@ -55,7 +55,7 @@ def node(
     log_level: LogLevel = "warning",
 ) -> None:
     """Run an agency's node (mutual TLS); it registers its URL with the hub."""
-    from openmyna.network.service import serve_node
+    from openmyna.network.processes import serve_node
 
     serve_node(Settings(), agency, hub_url, host, port, advertise=advertise, log_level=log_level)
 
@@ -94,8 +94,8 @@ def records_person(
 ) -> None:
     """List the exchanges about one person (the portal's やりとり履歴)."""
     from openmyna.network.codes import AgencyCodes
+    from openmyna.network.processes import open_identity_index
     from openmyna.network.records import ExchangeRecords
-    from openmyna.network.service import open_identity_index
 
     settings, clock = Settings(), SystemClock()
     index = open_identity_index(settings, clock)
@@ -141,7 +141,8 @@ def oversight_query(
     limit: Annotated[int, typer.Option(min=1, help="At most this many records.")] = 1000,
 ) -> None:
     """List the hub's records matching a filter; the query itself is logged."""
-    from openmyna.network.records import ExchangeRecords, Oversight
+    from openmyna.network.oversight import Oversight
+    from openmyna.network.records import ExchangeRecords
 
     records = ExchangeRecords.open(Settings(), SystemClock())
     try:
@@ -167,7 +168,8 @@ def oversight_query(
 @oversight_app.command("log")
 def oversight_log() -> None:
     """The oversight body's own queries: who, when, which filter, how many records."""
-    from openmyna.network.records import ExchangeRecords, Oversight
+    from openmyna.network.oversight import Oversight
+    from openmyna.network.records import ExchangeRecords
 
     records = ExchangeRecords.open(Settings(), SystemClock())
     try:

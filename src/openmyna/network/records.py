@@ -12,8 +12,8 @@ transaction updates it, which takes a row lock on PostgreSQL and the write lock 
 several hub processes on one database extend one chain. The tables are also append-only in
 the database itself (triggers); the chain is what detects changes made around them.
 
-The oversight body (個人情報保護委員会) queries through ``Oversight``; each of its queries is
-logged (who, when, which filter, how many records) in an append-only table.
+The oversight body (個人情報保護委員会) queries through ``oversight.Oversight``; each of its
+queries is logged (who, when, which filter, how many records) in an append-only table.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from openmyna.clock import Clock
@@ -43,7 +43,6 @@ from openmyna.network.tables import (
     chain_head,
     checkpoints,
     exchange_records,
-    oversight_queries,
 )
 from openmyna.store import Store, open_store
 
@@ -143,23 +142,13 @@ class VerificationReport:
         return not self.problems
 
 
-@dataclass(frozen=True)
-class OversightQuery:
-    """One logged query of the oversight body."""
-
-    id: int
-    queried_at: dt.datetime
-    auditor: str
-    filter: dict[str, Any]
-    result_count: int
-
-
-def _utc(t: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes: everything stored here is UTC.
+def as_utc(t: dt.datetime) -> dt.datetime:
+    """A stored time as an aware UTC datetime (SQLite hands back naive ones: all are UTC)."""
     return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
 
 
-def _text(name: str, value: object, max_len: int, *, optional: bool = False) -> str | None:
+def text_field(name: str, value: object, max_len: int, *, optional: bool = False) -> str | None:
+    """A short printable text field of a record or filter, or ``INVALID_RECORD``."""
     if value is None and optional:
         return None
     if not isinstance(value, str) or not (0 < len(value) <= max_len) or not value.isprintable():
@@ -190,7 +179,7 @@ def canonical(values: dict[str, Any]) -> bytes:
     body = {
         "v": 1,
         "seq": int(values["seq"]),
-        "recorded_at": _utc(values["recorded_at"]).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "recorded_at": as_utc(values["recorded_at"]).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         **{
             k: values[k]
             for k in (
@@ -217,7 +206,7 @@ def _checkpoint_message(seq: int, head_hash: str, created_at: dt.datetime, key_i
         "v": 1,
         "seq": seq,
         "head_hash": head_hash,
-        "created_at": _utc(created_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "created_at": as_utc(created_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "key_id": key_id,
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
@@ -270,10 +259,11 @@ def key_id_of(public_key: ec.EllipticCurvePublicKey) -> str:
     return hashlib.sha256(der).hexdigest()[:32]
 
 
-def _record(r: Any) -> ExchangeRecord:
+def record_of(r: Any) -> ExchangeRecord:
+    """An ``ExchangeRecord`` from a row of ``exchange_records``."""
     return ExchangeRecord(
         seq=r.seq,
-        recorded_at=_utc(r.recorded_at),
+        recorded_at=as_utc(r.recorded_at),
         requester=r.requester,
         provider=r.provider,
         affair=r.affair,
@@ -346,7 +336,7 @@ class ExchangeRecords:
             return self._append_rows(s, rows)
 
     def _append_rows(self, s: Session, rows: list[dict[str, Any]]) -> list[ExchangeRecord]:
-        now = _utc(self.clock.now())
+        now = as_utc(self.clock.now())
         seq, prev = self._lock_head(s)
         first = seq
         for row in rows:
@@ -357,7 +347,7 @@ class ExchangeRecords:
         s.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=prev))
         if seq // self.checkpoint_every != first // self.checkpoint_every:
             self._write_checkpoint(s, seq, prev, now)
-        return [_record(_Row(r)) for r in rows]
+        return [record_of(_Row(r)) for r in rows]
 
     def _validated(self, e: NewRecord) -> dict[str, Any]:
         try:
@@ -365,10 +355,10 @@ class ExchangeRecords:
         except ValueError:
             raise InvalidRecord("outcome is not one of the known outcomes") from None
         return {
-            "requester": _text("requester", e.requester, 40),
-            "provider": _text("provider", e.provider, 40),
-            "affair": _text("affair", e.affair, 64),
-            "item": _text("item", e.item, 64),
+            "requester": text_field("requester", e.requester, 40),
+            "provider": text_field("provider", e.provider, 40),
+            "affair": text_field("affair", e.affair, 64),
+            "item": text_field("item", e.item, 64),
             "outcome": outcome.value,
             "person_key": _opaque("person_key", e.person_key),
             "exchange_id": _opaque("exchange_id", e.exchange_id),
@@ -399,7 +389,7 @@ class ExchangeRecords:
 
     def checkpoint(self) -> Checkpoint:
         """Sign the current head now (or return the checkpoint already made at this head)."""
-        now = _utc(self.clock.now())
+        now = as_utc(self.clock.now())
         with self.store.transaction() as s:
             seq, head = self._lock_head(s)
             existing = s.execute(select(checkpoints).where(checkpoints.c.seq == seq)).first()
@@ -430,7 +420,7 @@ class ExchangeRecords:
 
     def _select(self, q: Select[Any]) -> list[ExchangeRecord]:
         with self.store.transaction() as s:
-            return [_record(r) for r in s.execute(q)]
+            return [record_of(r) for r in s.execute(q)]
 
     def count(self) -> int:
         """How many records the chain holds (by its head)."""
@@ -514,73 +504,4 @@ class _Row:
 
 
 def _checkpoint(r: Any) -> Checkpoint:
-    return Checkpoint(r.seq, r.head_hash, _utc(r.created_at), r.key_id, bytes(r.signature))
-
-
-class Oversight:
-    """The oversight body's (個人情報保護委員会, X6) view of the records; every query is logged."""
-
-    def __init__(self, records: ExchangeRecords) -> None:
-        self.records = records
-
-    def query(
-        self,
-        auditor: str,
-        *,
-        agency: str | None = None,
-        affair: str | None = None,
-        outcome: Outcome | str | None = None,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-        limit: int = 10_000,
-    ) -> list[ExchangeRecord]:
-        """Records matching the filter (agency = requester or provider; since ≤ t < until)."""
-        who = _text("auditor", auditor, 64)
-        flt: dict[str, Any] = {}
-        q = select(exchange_records)
-        if agency is not None:
-            flt["agency"] = _text("agency", agency, 40)
-            q = q.where(
-                or_(exchange_records.c.requester == agency, exchange_records.c.provider == agency)
-            )
-        if affair is not None:
-            flt["affair"] = _text("affair", affair, 64)
-            q = q.where(exchange_records.c.affair == affair)
-        if outcome is not None:
-            try:
-                flt["outcome"] = Outcome(outcome).value
-            except ValueError:
-                raise InvalidRecord("outcome is not one of the known outcomes") from None
-            q = q.where(exchange_records.c.outcome == flt["outcome"])
-        if since is not None:
-            flt["since"] = _utc(since).isoformat()
-            q = q.where(exchange_records.c.recorded_at >= _utc(since))
-        if until is not None:
-            flt["until"] = _utc(until).isoformat()
-            q = q.where(exchange_records.c.recorded_at < _utc(until))
-        if limit < 1:
-            raise InvalidRecord("limit must be at least 1")
-        flt["limit"] = limit
-        q = q.order_by(exchange_records.c.seq).limit(limit)
-        with self.records.store.transaction() as s:
-            found = [_record(r) for r in s.execute(q)]
-            s.execute(
-                oversight_queries.insert().values(
-                    queried_at=_utc(self.records.clock.now()),
-                    auditor=who,
-                    filter=json.dumps(flt, sort_keys=True, separators=(",", ":")),
-                    result_count=len(found),
-                )
-            )
-        return found
-
-    def log(self) -> list[OversightQuery]:
-        """Every logged oversight query, oldest first."""
-        with self.records.store.transaction() as s:
-            rows = s.execute(select(oversight_queries).order_by(oversight_queries.c.id)).all()
-        return [
-            OversightQuery(
-                r.id, _utc(r.queried_at), r.auditor, json.loads(r.filter), r.result_count
-            )
-            for r in rows
-        ]
+    return Checkpoint(r.seq, r.head_hash, as_utc(r.created_at), r.key_id, bytes(r.signature))
