@@ -170,17 +170,11 @@ class LocalNetwork:
         it was recorded at the requester and the hub; hub errors (``PROVIDER_UNAVAILABLE``,
         ``IDEMPOTENCY_CONFLICT``, message errors) propagate.
         """
-        node = self.node(requester)
-        token = node.request(
-            code,
-            affair,
-            item,
-            provider_kind=provider_kind,
-            provider_agency=provider_agency,
-            idempotency_key=idempotency_key,
-        )
-        result = self.hub.exchange(token, self.deliver)
-        return node.receive_result(result)
+        spec = RequestSpec(code, affair, item, provider_kind, provider_agency, idempotency_key)
+        [got] = self.ask_many(requester, [spec])
+        if isinstance(got, OpenMynaError):
+            raise got
+        return got
 
     def ask_many(
         self, requester: str, specs: Sequence[RequestSpec]
@@ -190,11 +184,10 @@ class LocalNetwork:
         One entry per spec, in order: the item, None (``no_data``) or the error for that
         exchange (``EXCHANGE_REFUSED`` for a recorded refusal, or the hub's error).
         """
-        node = self.node(requester)
-        tokens = node.request_many(specs)
-        results = self.hub.exchange_many(tokens, self.deliver)
-        received = iter(node.receive_results([r for r in results if isinstance(r, str)]))
-        return [r if isinstance(r, OpenMynaError) else next(received) for r in results]
+        hub = self.hub
+        return self.node(requester).ask_many(
+            specs, lambda tokens: hub.exchange_many(tokens, self.deliver)
+        )
 
     def records_for_number(self, individual_number: str) -> list[ExchangeRecord]:
         """The hub's exchange records about one person (the portal's やりとり履歴).

@@ -8,8 +8,9 @@ content. See ``openmyna.network.exchange`` for the flow.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -223,6 +224,34 @@ class AgencyNode:
             )
             for spec in specs
         ]
+
+    def ask_many(
+        self,
+        specs: Sequence[RequestSpec],
+        send: Callable[[list[str]], Sequence[str | OpenMynaError]],
+        *,
+        retry_on: tuple[type[OpenMynaError], ...] = (),
+    ) -> list[ItemLayout | OpenMynaError | None]:
+        """The requester's round trip for a batch: sign, ``send`` to the hub, check the results.
+
+        ``send`` takes the request tokens and returns the hub's result token (or error) for
+        each: ``Hub.exchange_many`` in one process, ``HubClient.exchange_many`` over HTTP. If
+        it raises one of ``retry_on``, the requests are sent once more as a retry (new
+        messages, same idempotency keys: the same exchanges). One entry per spec, in order:
+        the validated item, None (``no_data``) or that exchange's error. Errors of the batch
+        as a whole (a malformed request, an idempotency conflict, ``send`` failing) raise.
+        """
+        keyed = [
+            dataclasses.replace(s, idempotency_key=s.idempotency_key or m.new_message_id())
+            for s in specs
+        ]
+        tokens = self.request_many(keyed)
+        try:
+            results = send(tokens)
+        except retry_on:
+            results = send(self.request_many(keyed))
+        received = iter(self.receive_results([r for r in results if isinstance(r, str)]))
+        return [r if isinstance(r, OpenMynaError) else next(received) for r in results]
 
     def receive_result(self, token: str) -> ItemLayout | None:
         """Verify the hub's result and the provider's answer; the validated item, or None.

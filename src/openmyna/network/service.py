@@ -52,6 +52,7 @@ from openmyna.network.hub import Hub
 from openmyna.network.layouts import ItemLayout
 from openmyna.network.netca import HUB_ID, NetworkCA
 from openmyna.network.node import AgencyNode
+from openmyna.network.node_store import IdempotencyConflict
 from openmyna.web import PROBLEM_JSON
 
 log = logging.getLogger(__name__)
@@ -366,26 +367,22 @@ def create_node_app(
         return {"answers": _per_item(node.answer_many(body.tokens), "answer")}
 
     def ask(specs: list[RequestSpec]) -> list[dict[str, Any] | OpenMynaError]:
-        """Carry requests through the hub in one batch: an outcome or an error for each."""
+        """Carry requests through the hub in one batch: an outcome or an error for each.
+
+        A broken connection to the hub (a hub process restarted, or gone behind the address)
+        is retried once: new messages under the same keys continue the same exchanges,
+        through whichever hub process answers now.
+        """
         try:
-            tokens = node.request_many(specs)
-        except OpenMynaError:
+            got = node.ask_many(specs, hub_client.exchange_many, retry_on=(HubUnavailable,))
+        except (InvalidInput, IdempotencyConflict):
             if len(specs) == 1:
                 raise
             return [r for spec in specs for r in ask_isolated(spec)]  # find the bad one
-        try:
-            results = hub_client.exchange_many(tokens)
-        except HubUnavailable:
-            # The connection broke (a hub process restarted, or went away behind the address):
-            # once more, as a retry — new messages under the same keys continue the same
-            # exchanges, through whichever hub process answers now.
-            results = hub_client.exchange_many(node.request_many(specs))
-        received = iter(node.receive_results([r for r in results if isinstance(r, str)]))
-        out: list[dict[str, Any] | OpenMynaError] = []
-        for spec, result in zip(specs, results, strict=True):
-            got = result if isinstance(result, OpenMynaError) else next(received)
-            out.append(got if isinstance(got, OpenMynaError) else outcome(got, spec))
-        return out
+        return [
+            g if isinstance(g, OpenMynaError) else outcome(g, spec)
+            for spec, g in zip(specs, got, strict=True)
+        ]
 
     def ask_isolated(spec: RequestSpec) -> list[dict[str, Any] | OpenMynaError]:
         try:

@@ -9,6 +9,7 @@ file as it is now, and names the caller (the agency id in the certificate's CN).
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import os
 import ssl
@@ -119,16 +120,13 @@ def _peer_der(peer: object) -> bytes | None:
     raise TypeError("peer must be an SSL object, an SSL socket, a certificate or DER bytes")
 
 
-def peer_agency(
-    peer: ssl.SSLObject | ssl.SSLSocket | x509.Certificate | bytes,
-    ca_cert: x509.Certificate,
-    revocations: RevocationCheck,
-    expected: str | None = None,
-) -> str:
-    """The agency id of a TLS peer, after checking it is a live node of the network CA."""
-    der = _peer_der(peer)
-    if not der:
-        raise NoPeerCertificate("the peer presented no certificate")
+@functools.lru_cache(maxsize=1024)
+def _node_certificate(der: bytes, ca_cert: x509.Certificate) -> tuple[int, str]:
+    """(serial, agency id) of a node certificate issued by ``ca_cert``; raise if it is not one.
+
+    Remembered per certificate: every request on every connection presents the same few
+    certificates. Revocation is not part of it (it is checked on every call).
+    """
     try:
         cert = x509.load_der_x509_certificate(der)
         cert.verify_directly_issued_by(ca_cert)
@@ -141,9 +139,22 @@ def peer_agency(
         raise UntrustedPeer("the peer certificate is not a node certificate") from None
     if ExtendedKeyUsageOID.CLIENT_AUTH not in eku or len(names) != 1:
         raise UntrustedPeer("the peer certificate is not a node certificate")
-    if revocations.is_revoked(cert.serial_number):
-        raise RevokedPeer("the peer certificate is revoked", serial=f"{cert.serial_number:x}")
-    agency = str(names[0].value)
+    return cert.serial_number, str(names[0].value)
+
+
+def peer_agency(
+    peer: ssl.SSLObject | ssl.SSLSocket | x509.Certificate | bytes,
+    ca_cert: x509.Certificate,
+    revocations: RevocationCheck,
+    expected: str | None = None,
+) -> str:
+    """The agency id of a TLS peer, after checking it is a live node of the network CA."""
+    der = _peer_der(peer)
+    if not der:
+        raise NoPeerCertificate("the peer presented no certificate")
+    serial, agency = _node_certificate(der, ca_cert)
+    if revocations.is_revoked(serial):
+        raise RevokedPeer("the peer certificate is revoked", serial=f"{serial:x}")
     if expected is not None and agency != expected:
         raise UnexpectedPeer("the peer is not the expected agency", peer=agency, expected=expected)
     return agency
@@ -199,11 +210,16 @@ def scope_agency(
     chain = tls_info.get("client_cert_chain") or []
     if not chain:
         raise NoPeerCertificate("the peer presented no certificate")
+    return peer_agency(_pem_der(str(chain[0])), ca_cert, revocations, expected)
+
+
+@functools.lru_cache(maxsize=1024)
+def _pem_der(pem: str) -> bytes:
     try:
-        cert = x509.load_pem_x509_certificate(str(chain[0]).encode("ascii"))
+        cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError):
         raise UntrustedPeer("the peer certificate is malformed") from None
-    return peer_agency(cert, ca_cert, revocations, expected)
+    return cert.public_bytes(serialization.Encoding.DER)
 
 
 def uvicorn_ssl_options(
