@@ -43,7 +43,7 @@ import httpx2
 from sqlalchemy import create_engine, text
 
 from benchmarks.machine import describe
-from openmyna.bus import open_bus
+from openmyna.builder import Builder
 from openmyna.clock import SystemClock
 from openmyna.config import Settings
 from openmyna.network import tls
@@ -51,7 +51,7 @@ from openmyna.network.netca import HUB_ID, NetworkCA
 from openmyna.network.node import AgencyNode
 from openmyna.network.node_store import NodeStore
 from openmyna.network.records import ExchangeRecords
-from openmyna.registry import NewPerson, Registries, Sex
+from openmyna.registry import NewPerson, Sex
 
 TARGET = 300.0
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -80,8 +80,8 @@ def _free_port() -> int:
 def _seed(settings: Settings, persons: int) -> list[str]:
     """Residents of A, their codes at A and B, A's local-tax items; B's codes, in order."""
     clock = SystemClock()
-    bus = open_bus(settings)
-    regs = Registries(settings, bus, clock)
+    parts = Builder(settings, clock)
+    regs = parts.registries()
     try:
         regs.add_municipality("102016")
         town = regs.municipality("102016")
@@ -102,9 +102,7 @@ def _seed(settings: Settings, persons: int) -> list[str]:
         regs.sync()
         ca = NetworkCA.open(settings, clock)
         ids = {agency: ca.node(agency) for agency in (HUB_ID, A, B)}
-        from openmyna.network.codes import AgencyCodes
-
-        codes = AgencyCodes.open(settings, clock, regs.index)
+        codes = parts.agency_codes()
         node_a = AgencyNode(
             settings, clock, A, ids[A], ids[HUB_ID].certificate, resolve_key=ca.resolver()
         )
@@ -115,11 +113,9 @@ def _seed(settings: Settings, persons: int) -> list[str]:
                 codes_b.append(codes.issue(B, number))
         finally:
             node_a.close()
-            codes.close()
         return codes_b
     finally:
-        regs.close()
-        bus.close()
+        parts.close()
 
 
 @dataclass

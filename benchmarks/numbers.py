@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 from cryptography.hazmat.backends.openssl.backend import backend as openssl  # noqa: E402
 
 from benchmarks.machine import cpu_model  # noqa: E402
+from openmyna.clock import SystemClock  # noqa: E402
 from openmyna.config import Settings  # noqa: E402
 from openmyna.numbers import (  # noqa: E402
     NumberingAuthority,
@@ -92,7 +93,7 @@ def main() -> int:
     codes = np.empty(count, dtype=np.uint64)
     numbers = np.empty(count, dtype=np.uint64)
     with tempfile.TemporaryDirectory(prefix="openmyna-bench-") as tmp:
-        authority = NumberingAuthority.open(Settings(data_dir=Path(tmp)))
+        authority = NumberingAuthority.open(Settings(data_dir=Path(tmp)), SystemClock())
         try:
             authority.issue_arrays(1000)  # warm up tables and buffers
             t0, c0 = time.perf_counter(), time.process_time()

@@ -34,9 +34,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from benchmarks.machine import describe
 from openmyna.clock import SystemClock
-from openmyna.config import Settings
+from openmyna.config import PkiSettings, Settings
 from openmyna.numbers import resident_code_check_digit
-from openmyna.pki import CertKind, Jpki, PkiConfig
+from openmyna.pki import CertKind, Jpki
 from openmyna.pki.status import ocsp_request, parse_ocsp_response
 
 TARGET = 2_000.0
@@ -157,8 +157,8 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="openmyna-bench-ocsp-") as tmp:
         data = Path(tmp) / "data"
-        config = PkiConfig(base_url=base, presign_on_issue=False)
-        jpki = Jpki.open(Settings(data_dir=data), SystemClock(), config=config)
+        pki = PkiSettings(base_url=base, presign_on_issue=False)
+        jpki = Jpki.open(Settings(data_dir=data, pki=pki), SystemClock())
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         ca = jpki.ca_certificate(CertKind.AUTH)
         certs, paths = [], []

@@ -35,9 +35,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from benchmarks.machine import describe
 from openmyna.clock import FixedClock
-from openmyna.config import Settings
+from openmyna.config import PkiSettings, Settings
 from openmyna.numbers import resident_code_check_digit
-from openmyna.pki import CertKind, Jpki, PkiConfig, RevocationChecker, Verifier
+from openmyna.pki import CertKind, Jpki, RevocationChecker, Verifier
 
 TARGET = 0.30
 
@@ -92,8 +92,8 @@ def main() -> None:
     os.sched_setaffinity(0, {cpu})
     clock = FixedClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
     with tempfile.TemporaryDirectory(prefix="openmyna-bench-pki-") as tmp:
-        config = PkiConfig(presign_on_issue=False)
-        jpki = Jpki.open(Settings(data_dir=tmp), clock, config=config)
+        pki = PkiSettings(presign_on_issue=False)
+        jpki = Jpki.open(Settings(data_dir=tmp, pki=pki), clock)
         keys = [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(8)]
         logins = []
         for i in range(args.certs):

@@ -18,6 +18,8 @@ import uuid
 from pathlib import Path
 
 from benchmarks.machine import describe
+from openmyna.builder import Builder
+from openmyna.clock import SystemClock
 from openmyna.config import Settings
 from openmyna.demo.seed import reset_installation, seed_town
 from openmyna.platform import Platform
@@ -40,7 +42,7 @@ def main() -> None:
             schema_prefix=f"bench{uuid.uuid4().hex[:8]}_" if args.pg else "",
         )
         start = time.perf_counter()
-        platform = Platform(settings)
+        platform = Platform(Builder(settings, SystemClock()))
         try:
             result = seed_town(platform.registries, args.residents)
             seeded = time.perf_counter() - start

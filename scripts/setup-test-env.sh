@@ -10,6 +10,9 @@ DEBIAN_PACKAGES=(
     pcscd vsmartcard-vpcd opensc openssl
     # pyscard (the [pcsc] extra) has no Linux wheel: pip builds it with these.
     libpcsclite-dev swig gcc
+    # Pages are tested in Debian's chromium (Playwright drives it); Japanese fonts so that
+    # screenshots show the text.
+    chromium fonts-noto-cjk
 )
 
 answers() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }

@@ -1,10 +1,16 @@
-"""Configuration, read in one place from ``OPENMYNA_*`` environment variables."""
+"""Configuration, read in one place from ``OPENMYNA_*`` environment variables.
+
+``load_settings()`` is the only call that reads the environment; every command, process and
+the web app get their ``Settings`` from it (through ``openmyna.builder.Builder``), and every
+part is handed the piece it needs. Nothing else reads ``OPENMYNA_*``.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,10 +18,49 @@ def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "openmyna"
 
 
-class Settings(BaseSettings):
-    """Where openmyna keeps its data and which backends it uses."""
+class PkiSettings(BaseModel):
+    """The JPKI issuer: where its certificates point, how long OCSP answers and CRLs last.
 
-    model_config = SettingsConfigDict(env_prefix="OPENMYNA_", extra="ignore")
+    Read from ``OPENMYNA_PKI_<FIELD>`` (e.g. ``OPENMYNA_PKI_BASE_URL``); durations are ISO 8601
+    (``PT2H``) or seconds.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    #: The public base URL of this installation: certificates point at ``<base>/ocsp`` and
+    #: ``<base>/crl/auth`` / ``<base>/crl/sign``.
+    base_url: str = "http://127.0.0.1:8000"
+    #: The key-encryption secret; default ``<data_dir>/keys/pki.kek``.
+    kek_file: Path | None = None
+    #: nextUpdate - thisUpdate of a signed OCSP response.
+    ocsp_validity: dt.timedelta = dt.timedelta(hours=1)
+    #: A cached OCSP response is signed again once it is this old (well before nextUpdate).
+    ocsp_refresh: dt.timedelta = dt.timedelta(minutes=30)
+    #: Sign the OCSP response of a new certificate when it is issued (one more RSA
+    #: signature per issuance; turn off for bulk seeding, responses are then signed on
+    #: first request).
+    presign_on_issue: bool = True
+    #: How many signed OCSP responses the responder keeps in memory.
+    ocsp_cache_size: int = 200_000
+    #: How often (seconds, wall clock) a responder looks for status changes made by another
+    #: process; changes made through the same ``Jpki`` object are seen at once.
+    poll_interval: float = 0.5
+    #: nextUpdate - thisUpdate of a CRL.
+    crl_validity: dt.timedelta = dt.timedelta(hours=24)
+    #: A new CRL is published at least this often, and sooner after a revocation.
+    crl_interval: dt.timedelta = dt.timedelta(hours=1)
+
+
+class Settings(BaseSettings):
+    """Where openmyna keeps its data, which backends it uses, and how its parts behave."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OPENMYNA_",
+        extra="ignore",
+        # OPENMYNA_PKI_BASE_URL -> pki.base_url: one split after the section name.
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+    )
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     #: ``None``: one SQLite file per body under ``data_dir``; else a PostgreSQL URL
@@ -28,8 +73,18 @@ class Settings(BaseSettings):
     bus_url: str | None = None
     #: Name of the JetStream stream when ``bus_url`` is NATS.
     bus_stream: str = "OPENMYNA"
+    #: The sandbox clock (``openmyna.clock.clock_from_setting``): ``None`` for the system
+    #: clock, a fixed instant (``2027-04-01T09:00+09:00``) or an offset from now (``+30d``).
+    clock: str | None = None
+    #: The JPKI issuer's settings (``OPENMYNA_PKI_*``).
+    pki: PkiSettings = Field(default_factory=PkiSettings)
 
     def ensure_data_dir(self) -> Path:
         """Create the data directory if needed (owner-only) and return it."""
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         return self.data_dir
+
+
+def load_settings() -> Settings:
+    """The installation's settings, read from the environment (the one place that does)."""
+    return Settings()

@@ -1,7 +1,16 @@
 """The one base error of openmyna: every domain error carries a stable code.
 
 Codes are part of the public API: the CLI maps them to exit codes and the web app to
-RFC 9457 problem+json. Messages never contain personal data or individual numbers.
+RFC 9457 problem+json (``openmyna.problems``). Messages never contain personal data or
+individual numbers.
+
+Exit codes, one meaning each:
+
+- 0 done; 1 refused (a domain error: invalid input, not found, conflict, not allowed);
+- 2 usage (Typer's own: a missing or malformed option; nothing else uses it);
+- 3 unavailable (a database, the bus or another process does not answer; try again);
+- 4 key files (``KeyFileError``: a key or secret file missing, unsafe or unreadable);
+- 5 tampered (a sealed file fails its authentication check).
 """
 
 from __future__ import annotations
@@ -63,3 +72,15 @@ class Unavailable(OpenMynaError):
     code = "UNAVAILABLE"
     http_status = 503
     exit_code = 3
+
+
+class KeyFileError(OpenMynaError):
+    """A key or secret file of the installation is missing, unsafe or unreadable.
+
+    One family for every domain's key files (numbering keys, CA keys, the card-data signer,
+    the network CA and hub keys): one exit code, one HTTP status.
+    """
+
+    code = "KEY_FILE_ERROR"
+    http_status = 500
+    exit_code = 4

@@ -10,10 +10,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from openmyna.config import Settings
+from openmyna.builder import Builder
 from openmyna.errors import OpenMynaError
 from openmyna.numbers import (
-    NumberingAuthority,
     classify_number,
     digit_lines,
     mask_individual_number,
@@ -75,7 +74,8 @@ def issue(
     """Issue COUNT new residents a resident-record code each; print their individual numbers."""
     out = sys.stdout.buffer
     try:
-        with NumberingAuthority.open(Settings()) as authority:
+        with Builder.from_environment() as parts:
+            authority = parts.numbering()
             chunks = authority.iter_issue_arrays(count, chunk=_CHUNK)
             if count < PROGRESS_THRESHOLD:
                 for codes, numbers in chunks:

@@ -1,7 +1,9 @@
-"""The running platform: the bus, the registries and the index, opened once.
+"""The running platform: what ``openmyna serve`` and ``openmyna demo`` hold open.
 
-``openmyna serve`` and ``openmyna demo`` build one ``Platform`` and hand it to the web app;
-later domains (portal, services) join it here.
+``Platform`` asks the builder (``openmyna.builder``) for the parts the web app serves — the
+bus, the registries with the national index, the JPKI issuer following events, the card
+lifecycle and the network in this process — and keeps their events moving in a background
+thread. Later domains (portal, services) join it here.
 """
 
 from __future__ import annotations
@@ -11,42 +13,30 @@ import logging
 import threading
 from typing import Any
 
-from openmyna.bus import Bus, open_bus
-from openmyna.card.lifecycle import CardLifecycle
-from openmyna.clock import Clock, SystemClock
-from openmyna.config import Settings
+from openmyna.builder import Builder
 from openmyna.errors import OpenMynaError
-from openmyna.network.local import LocalNetwork
-from openmyna.pki import CertKind, Jpki
-from openmyna.registry import Registries
+from openmyna.pki import CertKind
 
 log = logging.getLogger(__name__)
 
 
 class Platform:
-    """Every long-lived component of one openmyna installation."""
+    """Every long-lived component of one openmyna installation, as the web app uses them."""
 
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
-        settings.ensure_data_dir()
-        self.settings = settings
-        self.clock: Clock = clock or SystemClock()
-        self.bus: Bus = open_bus(settings)
-        self._closers: list[Any] = [self.bus]
+    def __init__(self, builder: Builder) -> None:
+        self.builder = builder
+        self.settings = builder.settings
+        self.clock = builder.clock
+        self.settings.ensure_data_dir()
         try:
-            self.registries = Registries(settings, self.bus, self.clock)
-            self._closers.insert(0, self.registries)
-            self.jpki = Jpki.open(settings, self.clock)
-            self._closers.insert(0, self.jpki)
-            self.jpki.subscribe(self.bus)
-            self.cards = CardLifecycle.open(
-                settings, self.bus, self.clock, identities=self.registries.index, jpki=self.jpki
-            )
-            self._closers.insert(0, self.cards)
+            self.bus = builder.bus()
+            self.registries = builder.registries()
+            self.jpki = builder.jpki(follow_events=True)
+            self.cards = builder.cards()
             # The hub and the agency nodes in this process (opened on first exchange).
-            self.network = LocalNetwork.open(settings, self.clock, self.registries.index)
-            self._closers.insert(0, self.network)
+            self.network = builder.network()
         except BaseException:
-            self._close_all()
+            builder.close()
             raise
         self._deadlines_checked: dt.date | None = None
         self._stop = threading.Event()
@@ -64,19 +54,6 @@ class Platform:
             },
             "network": self.network.health(),
         }
-
-    def endpoints(self) -> list[tuple[str, str]]:
-        """The paths this platform serves, with what each is for."""
-        return [
-            ("/healthz", "health and backends"),
-            ("/api/registry/municipalities", "municipalities and their resident counts"),
-            ("/ocsp", "JPKI OCSP responder (RFC 6960, POST and GET)"),
-            ("/crl/auth", "CRL of the user-authentication CA (DER)"),
-            ("/crl/sign", "CRL of the signature CA (DER)"),
-            ("/api/network/agencies", "agencies on the Information Provision Network"),
-            ("/api/network/allow-list", "the allow-list (別表第二): permitted exchanges"),
-            ("/docs", "the HTTP API (OpenAPI)"),
-        ]
 
     def sync_once(self, timeout: float = 0.0) -> int:
         """Relay outboxes, deliver pending events, refresh OCSP and CRLs; events relayed."""
@@ -100,8 +77,12 @@ class Platform:
             while not self._stop.is_set():
                 try:
                     self.sync_once(timeout=min(interval, 0.5))
-                except OpenMynaError as exc:  # retried on the next round; nothing is lost
-                    log.warning("background event delivery failed: %s", exc.code)
+                except Exception as exc:  # noqa: BLE001 - the loop outlives any one failure
+                    # Committed events stay in the outboxes and the bus: the next round
+                    # retries them, so nothing is lost. The code, never the message (which
+                    # may come from a driver), is logged.
+                    code = exc.code if isinstance(exc, OpenMynaError) else type(exc).__name__
+                    log.warning("background event delivery failed (%s); retrying", code)
                 self._stop.wait(interval)
 
         self._worker = threading.Thread(target=loop, name="openmyna-events", daemon=True)
@@ -118,9 +99,4 @@ class Platform:
     def close(self) -> None:
         """Stop background work and close every database and connection."""
         self.stop_background()
-        self._close_all()
-
-    def _close_all(self) -> None:
-        for part in self._closers:
-            part.close()
-        self._closers.clear()
+        self.builder.close()

@@ -1,20 +1,87 @@
-"""The one ASGI app of openmyna: every domain mounts its routes here."""
+"""The one ASGI app of openmyna: every domain mounts its routes here.
+
+Errors of every route are problem+json (``openmyna.problems``). ``endpoints(app)`` lists what
+the app serves from its mounted routes, for the landing page and ``openmyna serve``.
+"""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.routing import Route
 
-from openmyna import __version__
-from openmyna.errors import InvalidInput, NotFound, OpenMynaError
+from openmyna import __version__, problems
+from openmyna.errors import InvalidInput, NotFound
 from openmyna.network.agencies import AgencyKind
+from openmyna.pki import CertKind
 from openmyna.platform import Platform
 
-PROBLEM_JSON = "application/problem+json"
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).with_name("templates")),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+#: What FastAPI's own documentation routes are for (they carry no docstring of ours).
+_FRAMEWORK_ROUTES = {
+    "/docs": "the HTTP API, interactive (OpenAPI)",
+    "/openapi.json": "the HTTP API as an OpenAPI document",
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One path the app serves: its methods, what it is for, and which part serves it."""
+
+    path: str
+    methods: tuple[str, ...]
+    summary: str
+    part: str
+
+    @property
+    def linkable(self) -> bool:
+        """A plain GET without path parameters: a page or document a browser can open."""
+        return "GET" in self.methods and "{" not in self.path
+
+
+def _summary(endpoint: Any) -> str:
+    doc = inspect.getdoc(endpoint) or ""
+    first = doc.strip().splitlines()[0].rstrip(".") if doc.strip() else ""
+    return first.replace("``", "")
+
+
+def _part_of(endpoint: Any) -> str:
+    """The package serving a route: ``openmyna.pki.api`` -> ``pki``; this module -> ``platform``."""
+    module = getattr(endpoint, "__module__", None) or type(endpoint).__module__
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 else "platform"
+
+
+def endpoints(app: FastAPI) -> list[Endpoint]:
+    """Every path ``app`` serves, read from its mounted routes (not a hand-kept list)."""
+    found: list[Endpoint] = []
+    for route in app.routes:
+        if not isinstance(route, APIRoute | Route):
+            continue
+        methods = tuple(sorted((route.methods or set()) - {"HEAD", "OPTIONS"}))
+        if route.path in _FRAMEWORK_ROUTES:
+            found.append(Endpoint(route.path, methods, _FRAMEWORK_ROUTES[route.path], "api"))
+            continue
+        summary = _summary(route.endpoint)
+        if not summary:
+            continue
+        found.append(Endpoint(route.path, methods, summary, _part_of(route.endpoint)))
+    return found
 
 
 def create_app(platform: Platform) -> FastAPI:
@@ -28,37 +95,60 @@ def create_app(platform: Platform) -> FastAPI:
         finally:
             platform.stop_background()
 
-    app = FastAPI(title="openmyna", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="openmyna",
+        version=__version__,
+        lifespan=lifespan,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
     app.state.platform = platform
+    problems.install(app)
 
-    @app.exception_handler(OpenMynaError)
-    async def _problem(_request: Request, exc: OpenMynaError) -> JSONResponse:
-        return JSONResponse(exc.problem(), status_code=exc.http_status, media_type=PROBLEM_JSON)
-
-    @app.get("/healthz")
+    @app.get("/healthz", tags=["platform"])
     def healthz() -> dict[str, Any]:
         """Liveness and which backends are in use (no personal data)."""
         return platform.health()
 
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> str:
-        """A landing page listing what this server offers."""
-        rows = "".join(
-            f'<li><a href="{path}">{path}</a> — {what}</li>' for path, what in platform.endpoints()
-        )
-        return (
-            '<!doctype html><html lang="ja"><head><meta charset="utf-8">'
-            "<title>openmyna</title></head><body><h1>openmyna</h1>"
-            f"<p>version {__version__}</p><ul>{rows}</ul></body></html>"
-        )
+    @app.get("/", response_class=HTMLResponse, tags=["platform"])
+    def index(request: Request) -> str:
+        """This page: what this installation runs, links to each part, its health."""
+        return _landing_page(platform, endpoints(request.app))
 
-    from openmyna.pki.api import router as pki_router
+    from openmyna.pki.api import routes as pki_routes
     from openmyna.registry.api import router as registry_router
 
-    app.include_router(registry_router(platform.registries), prefix="/api/registry")
-    app.include_router(pki_router(platform.jpki))
+    # Each domain's routes go straight into the app's route list (not include_router, which
+    # newer FastAPI keeps as an opaque branch), so ``endpoints`` sees every one of them.
+    app.router.routes.extend(registry_router(platform.registries).routes)
+    app.router.routes.extend(pki_routes(platform.jpki))
     _network_routes(app, platform)
     return app
+
+
+def _landing_page(platform: Platform, served: list[Endpoint]) -> str:
+    """The landing page, rendered on the server from the platform's state (no personal data)."""
+    health = platform.health()
+    registries = platform.registries
+    municipalities = [
+        (m, registries.municipality(m.lg_code).count()) for m in registries.list_municipalities()
+    ]
+    now = platform.clock.now()
+    by_part: dict[str, list[Endpoint]] = {}
+    for e in served:
+        by_part.setdefault(e.part, []).append(e)
+    return _TEMPLATES.get_template("index.html").render(
+        version=__version__,
+        health=health,
+        municipalities=municipalities,
+        residents=sum(count for _, count in municipalities),
+        cas={kind.value: platform.jpki.ca_certificate(kind) for kind in CertKind},
+        agencies=len(platform.network.directory),
+        allow_list=platform.network.allow_list,
+        clock_setting=platform.settings.clock,
+        now=now,
+        by_part=by_part,
+    )
 
 
 def _network_routes(app: FastAPI, platform: Platform) -> None:

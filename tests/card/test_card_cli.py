@@ -13,10 +13,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from typer.testing import CliRunner
 
+from openmyna.builder import Builder
 from openmyna.card import cli as card_cli
 from openmyna.card.cli import app
-from openmyna.clock import Clock
-from openmyna.config import Settings
 from openmyna.errors import OpenMynaError
 
 runner = CliRunner()
@@ -31,10 +30,12 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("COLUMNS", "200")
     jpki = StubJpki()
 
-    def stub(settings: Settings, clock: Clock) -> StubJpki:
-        return jpki
+    def parts() -> Builder:
+        built = Builder.from_environment()
+        built.provide("jpki", jpki)
+        return built
 
-    monkeypatch.setattr(card_cli, "_jpki", stub)
+    monkeypatch.setattr(card_cli, "_parts", parts)
     return tmp_path
 
 

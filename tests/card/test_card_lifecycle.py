@@ -13,7 +13,8 @@ from card_helpers import AUTH_PIN, SIGN_PASSWORD, StubJpki, data_signer
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from openmyna.bus import Bus, Event, open_bus
+from openmyna.builder import Builder
+from openmyna.bus import Bus, Event
 from openmyna.card import (
     ApplicationChannel,
     ApplicationStatus,
@@ -85,20 +86,17 @@ class World:
 @pytest.fixture
 def world(settings: Settings, clock: FixedClock) -> Iterator[World]:
     """Two municipalities, the card register and a card-event listener."""
-    bus = open_bus(settings)
-    regs = Registries(settings, bus, clock)
+    parts = Builder(settings, clock)
+    jpki = StubJpki(clock.now())
+    parts.provide("jpki", jpki)
+    parts.provide("card_signer", data_signer())
+    bus, regs, life = parts.bus(), parts.registries(), parts.cards()
     regs.add_municipality(MAEBASHI)
     regs.add_municipality(KOBE)
-    jpki = StubJpki(clock.now())
-    life = CardLifecycle.open(
-        settings, bus, clock, identities=regs.index, jpki=jpki, signer=data_signer()
-    )
     seen: list[Event] = []
     bus.subscribe("card-test-listener", ["card.>"], seen.append)
     yield World(settings, bus, regs, life, jpki, clock, seen)
-    life.close()
-    regs.close()
-    bus.close()
+    parts.close()
 
 
 def test_issue_after_application(world: World) -> None:

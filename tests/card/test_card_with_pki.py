@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from card_helpers import AUTH_PIN, SIGN_PASSWORD
 
-from openmyna.bus import open_bus
+from openmyna.builder import Builder
 from openmyna.card import CardClient, CardFile, CardLifecycle, KeyRef, open_transport
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
@@ -26,17 +26,11 @@ def setup(
     """Registries, the real issuer (subscribed to card events) and the card lifecycle."""
     settings = Settings(data_dir=tmp_path / "data")
     clock = FixedClock(dt.datetime(2026, 4, 1, 0, 0, tzinfo=dt.UTC))
-    bus = open_bus(settings)
-    regs = Registries(settings, bus, clock)
-    regs.add_municipality(MAEBASHI)
-    jpki = Jpki.open(settings, clock)
-    jpki.subscribe(bus)
-    life = CardLifecycle.open(settings, bus, clock, identities=regs.index, jpki=jpki)
-    yield settings, clock, regs, life, jpki
-    life.close()
-    jpki.close()
-    regs.close()
-    bus.close()
+    with Builder(settings, clock) as parts:
+        regs = parts.registries()
+        regs.add_municipality(MAEBASHI)
+        jpki = parts.jpki(follow_events=True)  # the revoker follows card events
+        yield settings, clock, regs, parts.cards(), jpki
 
 
 def test_a_card_issued_by_jpki_authenticates_and_signs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from openmyna.builder import Builder
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 from openmyna.demo.seed import DEMO_MUNICIPALITIES, reset_installation, seed_town
@@ -9,7 +10,7 @@ from openmyna.platform import Platform
 
 
 def test_seed_registers_everyone_and_fills_the_index(settings: Settings, clock: FixedClock) -> None:
-    platform = Platform(settings, clock)
+    platform = Platform(Builder(settings, clock))
     try:
         seen: list[int] = []
         result = seed_town(platform.registries, 1_000, progress=seen.append)
@@ -31,12 +32,12 @@ def test_seed_registers_everyone_and_fills_the_index(settings: Settings, clock: 
 
 
 def test_second_run_reuses_the_town(settings: Settings, clock: FixedClock) -> None:
-    platform = Platform(settings, clock)
+    platform = Platform(Builder(settings, clock))
     try:
         seed_town(platform.registries, 200)
     finally:
         platform.close()
-    again = Platform(settings, clock)
+    again = Platform(Builder(settings, clock))
     try:
         result = seed_town(again.registries, 500)
         assert result.reused
@@ -47,13 +48,13 @@ def test_second_run_reuses_the_town(settings: Settings, clock: FixedClock) -> No
 
 
 def test_reset_deletes_everything(settings: Settings, clock: FixedClock) -> None:
-    platform = Platform(settings, clock)
+    platform = Platform(Builder(settings, clock))
     try:
         seed_town(platform.registries, 100)
     finally:
         platform.close()
     assert reset_installation(settings) >= 7  # 5 registries, index, numbering, bus
-    fresh = Platform(settings, clock)
+    fresh = Platform(Builder(settings, clock))
     try:
         assert fresh.registries.list_municipalities() == []
         assert seed_town(fresh.registries, 50).residents == 50
@@ -64,11 +65,11 @@ def test_reset_deletes_everything(settings: Settings, clock: FixedClock) -> None
 def test_demo_seeds_the_network_with_the_scenario_family(
     settings: Settings, clock: FixedClock
 ) -> None:
+    from openmyna.demo.family import FAMILY, find_family
+    from openmyna.demo.scenario import application_for, run_child_allowance
     from openmyna.demo.seed import seed_demo
-    from openmyna.network.family import FAMILY, find_family
-    from openmyna.network.scenario import application_for, run_child_allowance
 
-    platform = Platform(settings, clock)
+    platform = Platform(Builder(settings, clock))
     try:
         steps: list[tuple[int, int]] = []
         result = seed_demo(platform, 200, network_progress=lambda n, t: steps.append((n, t)))
@@ -88,7 +89,7 @@ def test_demo_seeds_the_network_with_the_scenario_family(
         assert platform.health()["network"]["hub"] == "open"
     finally:
         platform.close()
-    again = Platform(settings, clock)
+    again = Platform(Builder(settings, clock))
     try:
         second = seed_demo(again, 500)
         assert second.town.reused

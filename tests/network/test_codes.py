@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from openmyna.bus import open_bus
+from openmyna.builder import Builder
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 from openmyna.errors import InvalidInput
@@ -39,12 +39,10 @@ def _person(given: str, kana: str) -> NewPerson:
 @pytest.fixture
 def regs(settings: Settings, clock: FixedClock) -> Iterator[Registries]:
     """A registry (前橋市) on the bus, with the national index kept current."""
-    bus = open_bus(settings)
-    r = Registries(settings, bus, clock)
-    r.add_municipality(MAEBASHI)
-    yield r
-    r.close()
-    bus.close()
+    with Builder(settings, clock) as parts:
+        r = parts.registries()
+        r.add_municipality(MAEBASHI)
+        yield r
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from cryptography import x509
 from netdata import AFFAIR, TAX, A, B, add_residents
 
-from openmyna.bus import open_bus
+from openmyna.builder import Builder
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 from openmyna.errors import InvalidInput, OpenMynaError
@@ -35,7 +35,6 @@ from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
 from openmyna.network.node import AgencyNode
 from openmyna.network.node_store import IdempotencyConflict, node_metadata
 from openmyna.network.records import ExchangeRecords, Outcome
-from openmyna.registry import Registries
 
 
 @dataclasses.dataclass
@@ -53,9 +52,8 @@ class World:
 @pytest.fixture
 def world(settings: Settings, clock: FixedClock) -> Iterator[World]:
     """A registry with two residents, the network CA, the hub and the nodes of A and B."""
-    bus = open_bus(settings)
-    regs = Registries(settings, bus, clock)
-    numbers = add_residents(regs, 8)
+    parts = Builder(settings, clock)
+    numbers = add_residents(parts.registries(), 8)
     ca = NetworkCA.open(settings, clock)
     ids = {agency: ca.node(agency) for agency in (HUB_ID, A, B)}
 
@@ -63,7 +61,7 @@ def world(settings: Settings, clock: FixedClock) -> Iterator[World]:
         identity = ids.get(kid)
         return identity.certificate if identity is not None else None
 
-    codes = AgencyCodes.open(settings, clock, regs.index)
+    codes = AgencyCodes.open(settings, clock, parts.identity_index())
     records = ExchangeRecords.open(settings, clock)
     directory = AgencyDirectory.default()
     numbers = numbers[:2]
@@ -78,8 +76,7 @@ def world(settings: Settings, clock: FixedClock) -> Iterator[World]:
     b.close()
     records.close()
     codes.close()
-    regs.close()
-    bus.close()
+    parts.close()
 
 
 class Capture:

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from openmyna.bus import Bus, open_bus
+from openmyna.builder import Builder
+from openmyna.bus import Bus
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 from openmyna.errors import OpenMynaError
@@ -53,8 +54,8 @@ class Town:
 @pytest.fixture
 def town(settings: Settings, clock: FixedClock) -> Iterator[Town]:
     """Three residents of 前橋市 in the registry and the national index."""
-    bus = open_bus(settings)
-    regs = Registries(settings, bus, clock)
+    parts = Builder(settings, clock)
+    bus, regs = parts.bus(), parts.registries()
     regs.add_municipality("102016")
     reg = regs.municipality("102016")
     numbers = []
@@ -71,8 +72,7 @@ def town(settings: Settings, clock: FixedClock) -> Iterator[Town]:
         numbers.append(r.individual_number)
     regs.sync()
     yield Town(settings, clock, bus, regs, numbers)
-    regs.close()
-    bus.close()
+    parts.close()
 
 
 @pytest.fixture

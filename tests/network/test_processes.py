@@ -27,7 +27,7 @@ import pytest
 from netdata import AFFAIR, TAX, A, B, add_residents
 from tcp_proxy import TcpProxy
 
-from openmyna.bus import open_bus
+from openmyna.builder import Builder
 from openmyna.clock import SystemClock
 from openmyna.config import Settings
 from openmyna.errors import OpenMynaError
@@ -37,9 +37,7 @@ from openmyna.network.exchange import exchange_id_of, exchange_ref
 from openmyna.network.hub_store import HubStore
 from openmyna.network.netca import NetworkCA
 from openmyna.network.oversight import Oversight
-from openmyna.network.processes import open_hub
 from openmyna.network.records import ExchangeRecords, Outcome
-from openmyna.registry import Registries
 
 CLI = [sys.executable, "-c", "from openmyna.cli import main; main()", "network"]
 
@@ -134,16 +132,13 @@ class Cluster:
 def cluster(settings: Settings, tmp_path: Path) -> Iterator[Cluster]:
     """Residents, two hub processes behind a proxy, the nodes of A and B, codes and an item."""
     clock = SystemClock()
-    bus = open_bus(settings)
-    regs = Registries(settings, bus, clock)
-    numbers = add_residents(regs, 4)
-    regs.close()
-    bus.close()
     # Create the databases, keys and identities once, before the processes race for them.
-    open_hub(settings, clock).close()
-    ca = NetworkCA.open(settings, clock)
-    for agency in (A, B):
-        ca.node(agency)
+    with Builder(settings, clock) as parts:
+        numbers = add_residents(parts.registries(), 4)
+        parts.hub()
+        ca = parts.network_ca()
+        for agency in (A, B):
+            ca.node(agency)
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENMYNA_")}
     env.update(
         OPENMYNA_DATA_DIR=str(settings.data_dir),

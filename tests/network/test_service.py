@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from netdata import AFFAIR, TAX, A, B, add_residents
 
-from openmyna.bus import open_bus
+from openmyna.builder import Builder
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 from openmyna.errors import OpenMynaError
@@ -24,10 +24,9 @@ from openmyna.network.exchange import exchange_id_of, exchange_ref
 from openmyna.network.hub import Hub
 from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
 from openmyna.network.node import AgencyNode
-from openmyna.network.processes import make_server, open_hub, open_node
+from openmyna.network.processes import make_server
 from openmyna.network.records import Outcome
 from openmyna.network.service import check_node_url, create_hub_app, create_node_app, token_signer
-from openmyna.registry import Registries
 
 
 class Running:
@@ -100,25 +99,19 @@ class Net:
 @pytest.fixture
 def net(settings: Settings, clock: FixedClock) -> Iterator[Net]:
     """Residents in 前橋市, the hub and the nodes of A and B as HTTPS servers."""
-    bus = open_bus(settings)
-    regs = Registries(settings, bus, clock)
-    numbers = add_residents(regs, 3)
-    regs.close()
-    bus.close()
-    hub = open_hub(settings, clock)
-    nodes = {agency: open_node(settings, agency, clock).node for agency in (A, B)}
-    servers = {
-        HUB_ID: Running(create_hub_app(hub.hub, hub.ca), hub.hub.identity, hub.ca, free_port())
-    }
-    net = Net(settings, clock, hub.ca, hub.hub, nodes, servers, numbers)
+    with Builder(settings, clock) as town:
+        numbers = add_residents(town.registries(), 3)
+    parts = Builder(settings, clock)
+    hub, ca = parts.hub(), parts.network_ca()
+    nodes = {agency: parts.node(agency) for agency in (A, B)}
+    servers = {HUB_ID: Running(create_hub_app(hub, ca), hub.identity, ca, free_port())}
+    net = Net(settings, clock, ca, hub, nodes, servers, numbers)
     for agency in (A, B):
         net.start_node(agency)
     yield net
     for running in servers.values():
         running.stop()
-    for node in nodes.values():
-        node.close()
-    hub.close()
+    parts.close()
 
 
 def _problem(exc: pytest.ExceptionInfo[OpenMynaError]) -> tuple[str, int]:

@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from openmyna.bus import Event, new_event
 from openmyna.clock import FixedClock
-from openmyna.config import Settings
+from openmyna.config import PkiSettings, Settings
 from openmyna.numbers import resident_code_check_digit
-from openmyna.pki import CertKind, Jpki, PkiConfig, RevocationChecker, Verifier
+from openmyna.pki import CertKind, Jpki, RevocationChecker, Verifier
 from openmyna.pki.ca import CertificateAuthority
 from openmyna.pki.tables import BODY_ID, STORE_KIND
 from openmyna.store import open_store
@@ -38,12 +38,12 @@ def make_jpki(
     clock: FixedClock,
     authorities: dict[CertKind, CertificateAuthority],
     key_template: Path,
-    config: PkiConfig | None = None,
+    config: PkiSettings | None = None,
 ) -> Jpki:
     """A ``Jpki`` on ``settings`` with the template's CAs (their files copied in as well)."""
     copy_keys(key_template, settings.data_dir)
     store = open_store(settings, STORE_KIND, BODY_ID)
-    return Jpki(store, authorities, clock, config or PkiConfig())
+    return Jpki(store, authorities, clock, config or settings.pki)
 
 
 def pem(obj: object) -> bytes:

@@ -18,8 +18,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from openmyna.clock import FixedClock
-from openmyna.config import Settings
-from openmyna.pki import CertKind, Jpki, PkiConfig, PkiKeyError, RevocationReason
+from openmyna.config import PkiSettings, Settings
+from openmyna.pki import CertKind, Jpki, PkiKeyError, RevocationReason
 from openmyna.pki.keys import default_kek_path, keys_dir
 from openmyna.pki.tables import BODY_ID, STORE_KIND, metadata, revocation_log
 from openmyna.store import open_store
@@ -92,8 +92,8 @@ def test_the_secret_can_live_outside_the_data_dir(
     outside = tmp_path / "secrets" / "pki.kek"
     outside.parent.mkdir(mode=0o700)
     default_kek_path(tmp_path / "data").rename(outside)
-    config = PkiConfig(kek_file=outside)
-    with Jpki.open(Settings(data_dir=tmp_path / "data"), clock, config=config) as jpki:
+    pki = PkiSettings(kek_file=outside)
+    with Jpki.open(Settings(data_dir=tmp_path / "data", pki=pki), clock) as jpki:
         assert jpki.ca_certificate(CertKind.AUTH)
     with pytest.raises(PkiKeyError):  # without it, a new secret cannot open the old keys
         Jpki.open(Settings(data_dir=tmp_path / "data"), clock)

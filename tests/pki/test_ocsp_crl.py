@@ -19,7 +19,7 @@ from pki_helpers import issue_both, make_jpki, resident_code
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 from openmyna.pki import CertKind, Jpki, RevocationReason, RevocationState
-from openmyna.pki.api import router
+from openmyna.pki.api import routes
 from openmyna.pki.ca import CertificateAuthority
 from openmyna.pki.status import NoStatus, check_crl, ocsp_request, parse_ocsp_response
 
@@ -233,7 +233,7 @@ def test_expired_certificates_leave_the_crl(
 @pytest.fixture
 def client(sqlite_jpki: Jpki) -> Iterator[TestClient]:
     app = FastAPI()
-    app.include_router(router(sqlite_jpki))
+    app.router.routes.extend(routes(sqlite_jpki))
     with TestClient(app) as c:
         yield c
 

@@ -22,11 +22,10 @@ from pki_helpers import card_event, issue_both, make_jpki, pem, registry_event, 
 
 from openmyna.bus import open_bus
 from openmyna.clock import FixedClock
-from openmyna.config import Settings
+from openmyna.config import PkiSettings, Settings
 from openmyna.pki import (
     CertKind,
     Jpki,
-    PkiConfig,
     RevocationChecker,
     VerificationFailed,
     Verifier,
@@ -89,7 +88,7 @@ def live(
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     settings = Settings(data_dir=tmp_path / "data")
-    jpki = make_jpki(settings, now_clock, authorities, key_template, PkiConfig(base_url=base))
+    jpki = make_jpki(settings, now_clock, authorities, key_template, PkiSettings(base_url=base))
     env = {
         k: v
         for k, v in os.environ.items()

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pki_helpers import copy_keys, issue_both, resident_code
 from typer.testing import CliRunner
 
+from openmyna.builder import Builder
 from openmyna.clock import SystemClock
 from openmyna.config import Settings
 from openmyna.errors import OpenMynaError
@@ -94,9 +95,10 @@ def test_the_standalone_server_revokes_on_events(data_dir: Path, ee_key: rsa.RSA
     from openmyna.pki.cli import standalone_app
 
     settings = Settings(data_dir=data_dir)
-    with Jpki.open(settings, SystemClock()) as jpki:
+    with Builder(settings, SystemClock()) as parts:
+        jpki = parts.jpki(follow_events=True)
         _, sig = issue_both(jpki, ee_key, resident_code(2))
-        with TestClient(standalone_app(jpki, settings, events=True, interval=0.1)) as client:
+        with TestClient(standalone_app(jpki, parts.bus(), interval=0.1)) as client:
             bus = open_bus(settings)
             try:
                 bus.publish([registry_event("name_changed", resident_code(2), jpki.clock.now())])

@@ -12,6 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pki_helpers import card_event, issue_both, make_jpki, registry_event, resident_code
 
+from openmyna.builder import Builder
 from openmyna.bus import Bus, new_event, open_bus
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
@@ -25,7 +26,7 @@ from openmyna.pki import (
 )
 from openmyna.pki.ca import CertificateAuthority
 from openmyna.pki.status import ocsp_request, parse_ocsp_response
-from openmyna.registry import NewPerson, Registries, Sex
+from openmyna.registry import NewPerson, Sex
 
 Certs = tuple[x509.Certificate, x509.Certificate]
 
@@ -221,10 +222,11 @@ def test_the_registry_drives_revocation_end_to_end(
     key_template: Path,
     ee_key: rsa.RSAPrivateKey,
 ) -> None:
-    bus = open_bus(settings)
+    parts = Builder(settings, clock)
     jpki = make_jpki(settings, clock, authorities, key_template)
+    bus = parts.bus()
     jpki.subscribe(bus)
-    regs = Registries(settings, bus, clock)
+    regs = parts.registries()
     try:
         regs.add_municipality("102016")
         maebashi = regs.municipality("102016")
@@ -249,6 +251,5 @@ def test_the_registry_drives_revocation_end_to_end(
         regs.sync()
         assert _statuses(jpki, certs) == (REVOKED, REVOKED)
     finally:
-        regs.close()
+        parts.close()
         jpki.close()
-        bus.close()

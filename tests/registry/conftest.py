@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from registry_helpers import KOBE, MAEBASHI
+from registry_helpers import KOBE, MAEBASHI, on_bus
 
+from openmyna.builder import Builder
 from openmyna.bus import Bus, open_bus
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
@@ -22,9 +23,16 @@ def bus(settings: Settings) -> Iterator[Bus]:
 
 
 @pytest.fixture
-def regs(settings: Settings, bus: Bus, clock: FixedClock) -> Iterator[Registries]:
+def parts(settings: Settings, clock: FixedClock) -> Iterator[Builder]:
+    """The builder of the test installation (closed after the test)."""
+    with Builder(settings, clock) as built:
+        yield built
+
+
+@pytest.fixture
+def regs(parts: Builder, bus: Bus) -> Iterator[Registries]:
     """Registries of 前橋市 and 神戸市 on the bus, index subscribed."""
-    r = Registries(settings, bus, clock)
+    r = on_bus(parts, bus)
     r.add_municipality(MAEBASHI)
     r.add_municipality(KOBE)
     yield r

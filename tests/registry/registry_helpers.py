@@ -7,12 +7,26 @@ from typing import Any
 
 from sqlalchemy import select
 
-from openmyna.registry import NewHousehold, NewPerson, Sex
+from openmyna.builder import Builder
+from openmyna.bus import Bus
+from openmyna.registry import NewHousehold, NewPerson, Registries, Sex
 from openmyna.store import Store
 
 MAEBASHI = "102016"  # 群馬県前橋市
 KOBE = "281000"  # 兵庫県神戸市
 TAKAMATSU = "372013"  # 香川県高松市
+
+
+def on_bus(parts: Builder, bus: Bus | None, **options: bool) -> Registries:
+    """Registries on a bus the test chooses (a broken one, or none); the rest from ``parts``."""
+    return Registries(
+        parts.settings,
+        parts.identity_index(),
+        parts.clock,
+        numbers=parts.numbering,
+        bus=bus,
+        **options,
+    )
 
 
 def person(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from registry_helpers import MAEBASHI, households, snapshot
+from registry_helpers import MAEBASHI, households, on_bus, snapshot
 from sqlalchemy import select
 
+from openmyna.builder import Builder
 from openmyna.bus import staged
 from openmyna.clock import FixedClock
-from openmyna.config import Settings
 from openmyna.registry import (
     Arrival,
     EventType,
@@ -76,8 +76,8 @@ def test_a_refused_bulk_registration_writes_nothing(regs: Registries, clock: Fix
     assert snapshot(a.store) == before
 
 
-def test_bulk_events_are_staged_in_the_outbox(settings: Settings, clock: FixedClock) -> None:
-    quiet = Registries(settings, None, clock)  # no bus: the events wait in the outbox
+def test_bulk_events_are_staged_in_the_outbox(parts: Builder) -> None:
+    quiet = on_bus(parts, None)  # no bus: the events wait in the outbox
     try:
         quiet.add_municipality(MAEBASHI)
         a = quiet.municipality(MAEBASHI)

@@ -7,8 +7,9 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from registry_helpers import KOBE, MAEBASHI, person
+from registry_helpers import KOBE, MAEBASHI, on_bus, person
 
+from openmyna.builder import Builder
 from openmyna.bus import Event, open_bus, staged
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
@@ -29,9 +30,9 @@ def outbox_events(reg: MunicipalRegistry) -> list[Event]:
 
 
 @pytest.fixture
-def quiet(settings: Settings, clock: FixedClock) -> Iterator[Registries]:
+def quiet(parts: Builder) -> Iterator[Registries]:
     """Registries without a bus: the tests feed the index by hand."""
-    r = Registries(settings, None, clock)
+    r = on_bus(parts, None)
     r.add_municipality(MAEBASHI)
     r.add_municipality(KOBE)
     yield r
@@ -124,7 +125,8 @@ def test_index_follows_the_registries_over_each_bus(
     bus_settings: Settings, clock: FixedClock
 ) -> None:
     bus = open_bus(bus_settings)
-    regs = Registries(bus_settings, bus, clock)
+    parts = Builder(bus_settings, clock)
+    regs = on_bus(parts, bus)
     wait = 1.0 if bus_settings.bus_url else 0.0  # NATS delivers asynchronously
     try:
         regs.add_municipality(MAEBASHI)
@@ -140,7 +142,7 @@ def test_index_follows_the_registries_over_each_bus(
         regs.sync(timeout=wait)
         assert regs.index.by_resident_code(r.resident_code).status is IdentityStatus.DIED
     finally:
-        regs.close()
+        parts.close()
         drop = getattr(bus, "drop", None)
         if drop is not None:
             drop()

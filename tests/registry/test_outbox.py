@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 
 import pytest
-from registry_helpers import MAEBASHI, person
+from registry_helpers import MAEBASHI, on_bus, person
 
+from openmyna.builder import Builder
 from openmyna.bus import Bus, Event, open_bus, staged_count
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
@@ -48,10 +49,10 @@ def _unsent(regs: Registries) -> int:
 
 
 def test_crash_between_commit_and_publish_loses_nothing(
-    settings: Settings, clock: FixedClock
+    settings: Settings, clock: FixedClock, parts: Builder
 ) -> None:
     broken = BrokenBus(open_bus(settings))
-    regs = Registries(settings, broken, clock)
+    regs = on_bus(parts, broken)
     regs.add_municipality(MAEBASHI)
     a = regs.municipality(MAEBASHI)
     r = a.move_in_from_abroad(person(), on=dt.date(2026, 3, 1), address="前橋市1番")
@@ -65,7 +66,7 @@ def test_crash_between_commit_and_publish_loses_nothing(
 
     # Restart with a working bus: opening relays the outbox, the index catches up.
     bus = open_bus(settings)
-    regs = Registries(settings, bus, clock)
+    regs = on_bus(parts, bus)
     try:
         assert _unsent(regs) == 0
         entry = regs.index.by_resident_code(r.resident_code)
@@ -76,9 +77,11 @@ def test_crash_between_commit_and_publish_loses_nothing(
         bus.close()
 
 
-def test_publishing_disabled_keeps_events_until_sync(settings: Settings, clock: FixedClock) -> None:
+def test_publishing_disabled_keeps_events_until_sync(
+    settings: Settings, clock: FixedClock, parts: Builder
+) -> None:
     bus = open_bus(settings)
-    regs = Registries(settings, bus, clock, auto_relay=False)
+    regs = on_bus(parts, bus, auto_relay=False)
     try:
         regs.add_municipality(MAEBASHI)
         a = regs.municipality(MAEBASHI)
@@ -94,10 +97,12 @@ def test_publishing_disabled_keeps_events_until_sync(settings: Settings, clock: 
         bus.close()
 
 
-def test_republished_events_have_one_effect(settings: Settings, clock: FixedClock) -> None:
+def test_republished_events_have_one_effect(
+    settings: Settings, clock: FixedClock, parts: Builder
+) -> None:
     """The bus stored the events but the relay never heard: they go again, with one effect."""
     lossy = BrokenBus(open_bus(settings), stores=True)
-    regs = Registries(settings, lossy, clock)
+    regs = on_bus(parts, lossy)
     try:
         regs.add_municipality(MAEBASHI)
         a = regs.municipality(MAEBASHI)

@@ -6,12 +6,20 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Integer, MetaData, String, inspect, select
+from sqlalchemy import Integer, MetaData, String, inspect, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from conftest import make_settings
 from openmyna.config import Settings
-from openmyna.errors import InvalidInput, Unavailable
-from openmyna.store import StoreKind, body_location, open_store, register_kind
+from openmyna.errors import Conflict, InvalidInput, Unavailable
+from openmyna.store import (
+    StoreConflict,
+    StoreKind,
+    StoreUnavailable,
+    body_location,
+    open_store,
+    register_kind,
+)
 
 
 class _Base(DeclarativeBase):
@@ -149,3 +157,38 @@ def test_concurrent_opens_of_a_fresh_store_all_succeed(settings: Settings, kind:
         for st in stores[1:]:
             st.close()
         stores[0].drop()
+
+
+def test_database_errors_leave_the_store_as_domain_errors(
+    settings: Settings, kind: StoreKind
+) -> None:
+    """A broken constraint is a Conflict; the SQL's parameters are in no error text."""
+    store = open_store(settings, kind.name, "dup")
+    try:
+        with store.transaction() as s:
+            s.add(Note(id=1, text="first"))
+        with pytest.raises(StoreConflict) as caught, store.transaction() as s:
+            s.add(Note(id=1, text="山田太郎 1980-05-17"))
+        assert isinstance(caught.value, Conflict)
+        assert caught.value.code == "CONFLICT"
+        assert "山田太郎" not in str(caught.value)
+        assert "山田太郎" not in str(caught.value.__cause__)
+        with store.transaction() as s:
+            assert [n.text for n in s.scalars(select(Note))] == ["first"]
+    finally:
+        store.close()
+
+
+@pytest.mark.pg
+def test_a_lost_connection_is_unavailable(tmp_path: Path, kind: StoreKind) -> None:
+    """The server ends the session mid-transaction: the store says Unavailable (SQLite has no
+    connection to lose)."""
+    settings = make_settings("postgresql", tmp_path)
+    store = open_store(settings, kind.name, "lost")
+    try:
+        with pytest.raises(StoreUnavailable), store.transaction() as s:
+            s.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        with store.transaction() as s:  # the pool reconnects: the next one works
+            s.add(Note(id=1, text="after"))
+    finally:
+        store.drop()

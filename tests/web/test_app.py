@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from openmyna.builder import Builder
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 from openmyna.demo.seed import seed_town
@@ -16,7 +17,7 @@ from openmyna.web import create_app
 
 @pytest.fixture
 def platform(settings: Settings, clock: FixedClock) -> Iterator[Platform]:
-    p = Platform(settings, clock)
+    p = Platform(Builder(settings, clock))
     seed_town(p.registries, 300, municipalities=("102016", "452025"))
     try:
         yield p

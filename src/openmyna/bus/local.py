@@ -165,7 +165,7 @@ class LocalBus:
             )
         if not rows:
             return
-        with self._store.engine.begin() as conn:
+        with self._store.connection() as conn:
             if self._store.dialect == "postgresql":
                 # Sequence numbers must become visible in order: a reader that has seen seq N
                 # must never later find a smaller one. Serialising writers makes commit order

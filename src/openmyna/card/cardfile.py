@@ -93,7 +93,11 @@ class _FileKey:
             kdf = Scrypt(salt=salt, length=32, n=_SCRYPT_N, r=8, p=1)
             return cls(kind, salt, kdf.derive(passphrase.encode("utf-8")))
         if kind == KIND_DATA_DIR:
-            secret = _storage_key(settings or Settings())
+            if settings is None:  # the key lives in the installation's data dir
+                raise CardFileKeyMismatch(
+                    "this card file is sealed with an installation's key: give its settings"
+                )
+            secret = _storage_key(settings)
             hkdf = HKDF(hashes.SHA256(), 32, salt, b"openmyna card file v1")
             return cls(kind, salt, hkdf.derive(secret))
         raise CardFileInvalid("unknown card file key kind")

@@ -22,17 +22,16 @@ from cryptography.hazmat.primitives import serialization
 from rich.console import Console
 from rich.table import Table
 
-from openmyna.bus import Bus, open_bus
+from openmyna.builder import Builder
+from openmyna.bus import Bus
 from openmyna.card.cardfile import CardFile
 from openmyna.card.client import CardClient
 from openmyna.card.errors import CardError
-from openmyna.card.issuance import CertificateIssuer, open_jpki
 from openmyna.card.layout import CertSlot, KeyRef, PinRef
 from openmyna.card.lifecycle import CardLifecycle
 from openmyna.card.models import ApplicationStatus, CardRecord
 from openmyna.card.transport import open_transport
-from openmyna.clock import Clock, SystemClock
-from openmyna.config import Settings
+from openmyna.config import load_settings
 from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.numbers import mask_individual_number
 from openmyna.registry import NewPerson, Registries, Sex, find_municipality
@@ -63,15 +62,6 @@ def _console() -> Console:
     return Console(soft_wrap=True)
 
 
-def _clock() -> Clock:
-    return SystemClock()
-
-
-def _jpki(settings: Settings, clock: Clock) -> CertificateIssuer:
-    """The installation's JPKI issuer (openmyna.pki)."""
-    return open_jpki(settings, clock)
-
-
 def _drain(bus: Bus) -> None:
     """Deliver what this command published (e.g. card events to the JPKI revoker)."""
     try:
@@ -81,33 +71,22 @@ def _drain(bus: Bus) -> None:
         log.warning("bus pump after a card command failed (%s)", type(exc).__name__)
 
 
+def _parts() -> Builder:
+    """The installation's parts (tests swap in stand-ins here)."""
+    return Builder.from_environment()
+
+
 @contextmanager
 def _lifecycle() -> Iterator[tuple[Registries, CardLifecycle]]:
-    settings = Settings()
-    settings.ensure_data_dir()
-    clock = _clock()
-    bus = open_bus(settings)
-    regs = Registries(settings, bus, clock)
-    jpki = _jpki(settings, clock)
-    subscribe = getattr(jpki, "subscribe", None)
-    if callable(subscribe):
-        subscribe(bus)  # the revoker follows card events (loss, return, reissue)
-    life = CardLifecycle.open(settings, bus, clock, identities=regs.index, jpki=jpki)
-    try:
+    with _parts() as parts:
+        regs, life = parts.registries(), parts.cards()
         yield regs, life
-        _drain(bus)
-    finally:
-        life.close()
-        closer = getattr(jpki, "close", None)
-        if callable(closer):
-            closer()
-        regs.close()
-        bus.close()
+        _drain(parts.bus())
 
 
 @contextmanager
 def _client(reader: str) -> Iterator[CardClient]:
-    client = CardClient(open_transport(reader, settings=Settings()))
+    client = CardClient(open_transport(reader, settings=load_settings()))
     try:
         yield client
     finally:
@@ -186,7 +165,7 @@ def new(
             application_id=application.application_id,
             actor="card new",
         )
-        CardFile.create(out, issued.card, settings=Settings(), overwrite=overwrite).close()
+        CardFile.create(out, issued.card, settings=regs.settings, overwrite=overwrite).close()
     console = _console()
     console.print(f"issued: {_summary(issued.record)}", markup=False)
     has_sign = "yes" if issued.record.sign_cert_serial else "no (under 15)"
@@ -380,7 +359,7 @@ def unlock(
     actor: Actor = "counter",
 ) -> None:
     """Reset a PIN at the counter (a card file only: the issuer writes the card)."""
-    with _lifecycle() as (_, life), CardFile.open(reader, settings=Settings()) as f:
+    with _lifecycle() as (_, life), CardFile.open(reader, settings=load_settings()) as f:
         life.unlock_pin(
             f.card,
             PinRef.parse(which),

@@ -22,19 +22,17 @@ from cryptography.x509.oid import NameOID
 
 from openmyna.clock import Clock
 from openmyna.config import Settings
-from openmyna.errors import OpenMynaError
+from openmyna.errors import KeyFileError
 
 KEY_FILE = "data_signer.key"
 CERT_FILE = "data_signer.crt"
 VALIDITY_YEARS = 20
 
 
-class SignerKeyError(OpenMynaError):
+class SignerKeyError(KeyFileError):
     """The card data signer's files are unreadable or do not belong together."""
 
     code = "CARD_SIGNER_KEY_ERROR"
-    http_status = 500
-    exit_code = 4
 
 
 def card_dir(settings: Settings) -> Path:

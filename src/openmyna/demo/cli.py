@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from openmyna.config import Settings
+from openmyna.builder import Builder
 
 console = Console(stderr=True)
 
@@ -14,18 +14,18 @@ HostOpt = typer.Option("127.0.0.1", "--host", help="Address to listen on.")
 PortOpt = typer.Option(8000, "--port", help="Port to listen on.")
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(host: str, port: int) -> None:
     import uvicorn
 
     from openmyna.platform import Platform
-    from openmyna.web import create_app
+    from openmyna.web import create_app, endpoints
 
-    platform = Platform(settings)
+    platform = Platform(Builder.from_environment())
     try:
         app = create_app(platform)
         console.print(f"openmyna serving on http://{host}:{port}/")
-        for path, what in platform.endpoints():
-            console.print(f"  http://{host}:{port}{path}  {what}")
+        for found in endpoints(app):
+            console.print(f"  http://{host}:{port}{found.path}  {found.summary}", markup=False)
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         platform.close()
@@ -33,7 +33,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
 def serve(host: str = HostOpt, port: int = PortOpt) -> None:
     """Serve everything that exists from one process (one ASGI app)."""
-    _serve(Settings(), host, port)
+    _serve(host, port)
 
 
 def demo(
@@ -41,7 +41,7 @@ def demo(
     seed_only: bool = typer.Option(False, "--seed-only", help="Seed the town, then exit."),
     reset: bool = typer.Option(False, "--reset", help="Delete existing data first."),
     max_households: int = typer.Option(
-        200,  # network.seed.DEFAULT_MAX_HOUSEHOLDS (not imported: keeps the CLI quick to start)
+        200,  # demo.network_seed.DEFAULT_MAX_HOUSEHOLDS (not imported: keeps the CLI quick)
         "--max-households",
         min=0,
         help="Households with children given network items, per municipality.",
@@ -53,11 +53,12 @@ def demo(
     from openmyna.demo.seed import reset_installation, seed_demo
     from openmyna.platform import Platform
 
-    settings = Settings()
+    builder = Builder.from_environment()
+    settings = builder.settings
     if reset:
         dropped = reset_installation(settings)
         console.print(f"reset: {dropped} databases deleted")
-    platform = Platform(settings)
+    platform = Platform(builder)
     try:
         with Progress(
             "[progress.description]{task.description}",
@@ -102,7 +103,7 @@ def demo(
     finally:
         platform.close()
     if not seed_only:
-        _serve(settings, host, port)
+        _serve(host, port)
 
 
 def register(app: typer.Typer) -> None:

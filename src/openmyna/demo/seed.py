@@ -13,7 +13,7 @@ from openmyna.registry import Registries, find_municipality
 from openmyna.store import drop_all
 
 if TYPE_CHECKING:
-    from openmyna.network.seed import NetworkSeedResult
+    from openmyna.demo.network_seed import NetworkSeedResult
     from openmyna.platform import Platform
 
 #: Real municipalities named in the source documents: 前橋市, 都城市, 神戸市, 高松市, 姫路市.
@@ -104,16 +104,16 @@ def seed_demo(
     progress: Callable[[int], None] | None = None,
     network_progress: Callable[[int, int], None] | None = None,
 ) -> DemoSeedResult:
-    """Seed the demo town, then the network part (``openmyna.network.seed``); both idempotent.
+    """Seed the demo town, then the network part (``openmyna.demo.network_seed``); both idempotent.
 
     ``residents`` counts everyone: the town gets ``residents`` minus the scenario family
     (whose members are registered by their own events: registration at 前橋市 years ago, a
     birth, a move to 神戸市 this year). The nodes get items for the households with children,
     at most ``max_households`` per municipality (default
-    ``network.seed.DEFAULT_MAX_HOUSEHOLDS``).
+    ``demo.network_seed.DEFAULT_MAX_HOUSEHOLDS``).
     """
-    from openmyna.network.family import FAMILY
-    from openmyna.network.seed import DEFAULT_MAX_HOUSEHOLDS, seed_network
+    from openmyna.demo.family import FAMILY
+    from openmyna.demo.network_seed import DEFAULT_MAX_HOUSEHOLDS, seed_network
 
     town = seed_town(
         platform.registries, max(residents - len(FAMILY), 0), seed=seed, progress=progress

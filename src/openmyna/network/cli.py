@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 
-from openmyna.clock import JST, SystemClock
-from openmyna.config import Settings
+from openmyna.builder import Builder
+from openmyna.clock import JST
 from openmyna.errors import InvalidInput
-from openmyna.network.scenario_cli import app as scenario_app
 
 app = typer.Typer(
     help="The Information Provision Network: the hub, agency nodes, exchange records.",
@@ -24,7 +23,6 @@ oversight_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(oversight_app, name="oversight")
-app.add_typer(scenario_app, name="scenario")
 
 HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
 LogLevel = Annotated[str, typer.Option(help="uvicorn log level.")]
@@ -39,7 +37,8 @@ def hub(
     """Run the hub (mutual TLS); several hub processes may share one database."""
     from openmyna.network.processes import serve_hub
 
-    serve_hub(Settings(), host, port, log_level=log_level)
+    with Builder.from_environment() as parts:
+        serve_hub(parts.hub(), parts.network_ca(), host, port, log_level=log_level)
 
 
 @app.command("node")
@@ -57,19 +56,17 @@ def node(
     """Run an agency's node (mutual TLS); it registers its URL with the hub."""
     from openmyna.network.processes import serve_node
 
-    serve_node(Settings(), agency, hub_url, host, port, advertise=advertise, log_level=log_level)
+    with Builder.from_environment() as parts:
+        node = parts.node(agency)
+        ca = parts.network_ca()
+        serve_node(node, ca, hub_url, host, port, advertise=advertise, log_level=log_level)
 
 
 @records_app.command("verify")
 def records_verify() -> None:
     """Recompute the hash chain and check the signed checkpoints."""
-    from openmyna.network.records import ExchangeRecords
-
-    records = ExchangeRecords.open(Settings(), SystemClock())
-    try:
-        report = records.verify_chain()
-    finally:
-        records.close()
+    with Builder.from_environment() as parts:
+        report = parts.exchange_records().verify_chain()
     typer.echo(f"records:          {report.records}")
     typer.echo(f"checkpoints:      {report.checkpoints}")
     typer.echo(f"last checkpoint:  {report.last_checkpoint_seq}")
@@ -93,25 +90,9 @@ def records_person(
     ],
 ) -> None:
     """List the exchanges about one person (the portal's やりとり履歴)."""
-    from openmyna.network.codes import AgencyCodes
-    from openmyna.network.processes import open_identity_index
-    from openmyna.network.records import ExchangeRecords
-
-    settings, clock = Settings(), SystemClock()
-    index = open_identity_index(settings, clock)
-    try:
-        codes = AgencyCodes.open(settings, clock, index)
-        try:
-            key = codes.person_key_of_number(number)
-        finally:
-            codes.close()
-    finally:
-        index.store.close()
-    records = ExchangeRecords.open(settings, clock)
-    try:
-        rows = records.for_person(key)
-    finally:
-        records.close()
+    with Builder.from_environment() as parts:
+        key = parts.agency_codes().person_key_of_number(number)
+        rows = parts.exchange_records().for_person(key)
     for r in rows:
         typer.echo(
             f"{r.recorded_at:%Y-%m-%d %H:%M:%S}  {r.requester:<12} -> {r.provider:<12} "
@@ -142,11 +123,9 @@ def oversight_query(
 ) -> None:
     """List the hub's records matching a filter; the query itself is logged."""
     from openmyna.network.oversight import Oversight
-    from openmyna.network.records import ExchangeRecords
 
-    records = ExchangeRecords.open(Settings(), SystemClock())
-    try:
-        rows = Oversight(records).query(
+    with Builder.from_environment() as parts:
+        rows = Oversight(parts.exchange_records()).query(
             auditor,
             agency=agency,
             affair=affair,
@@ -155,8 +134,6 @@ def oversight_query(
             until=_when(until),
             limit=limit,
         )
-    finally:
-        records.close()
     for r in rows:
         typer.echo(
             f"{r.seq:>8}  {r.recorded_at:%Y-%m-%d %H:%M:%S}Z  {r.requester:<12} -> "
@@ -169,13 +146,9 @@ def oversight_query(
 def oversight_log() -> None:
     """The oversight body's own queries: who, when, which filter, how many records."""
     from openmyna.network.oversight import Oversight
-    from openmyna.network.records import ExchangeRecords
 
-    records = ExchangeRecords.open(Settings(), SystemClock())
-    try:
-        entries = Oversight(records).log()
-    finally:
-        records.close()
+    with Builder.from_environment() as parts:
+        entries = Oversight(parts.exchange_records()).log()
     for q in entries:
         shown = json.dumps(q.filter, ensure_ascii=False, sort_keys=True)
         typer.echo(

@@ -34,7 +34,6 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from openmyna.clock import Clock
 from openmyna.config import Settings
@@ -42,7 +41,7 @@ from openmyna.errors import NotFound, Unavailable
 from openmyna.network.agencies import AgencyDirectory
 from openmyna.network.tables import HUB_BODY, HUB_KIND, agency_codes
 from openmyna.registry import IdentityEntry, IdentityNotFound
-from openmyna.store import Store, open_store
+from openmyna.store import Store, StoreConflict, open_store
 
 CODE_BYTES = 16  # 128 bits of randomness per code
 _CODE = re.compile(r"^[a-z2-7]{26}$")
@@ -267,7 +266,7 @@ class AgencyCodes:
                         )
                     )
                 return code
-            except IntegrityError:
+            except StoreConflict:
                 continue  # another hub process issued it at the same moment: read theirs
         raise Unavailable("could not issue an agency-specific code; try again")
 

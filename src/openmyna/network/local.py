@@ -7,7 +7,7 @@ with an in-process ``Deliver`` that calls the provider node's ``answer_many`` wh
 process would make an HTTPS call over mutual TLS. Messages are signed, verified, encrypted and
 recorded exactly as between processes; only the transport is a function call.
 
-The demo platform (``openmyna demo``/``serve``), the scenario (``network.scenario``) and the
+The demo platform (``openmyna demo``/``serve``), the scenario (``demo.scenario``) and the
 portal use it. The hub and the nodes are opened on first use, so a platform that never
 exchanges anything pays nothing for the network.
 """

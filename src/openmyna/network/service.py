@@ -32,10 +32,9 @@ from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
 
 from fastapi import Body, FastAPI, Path, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from openmyna import problems
 from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.network import messages as m
 from openmyna.network import tls
@@ -53,7 +52,6 @@ from openmyna.network.layouts import ItemLayout
 from openmyna.network.netca import HUB_ID, NetworkCA
 from openmyna.network.node import AgencyNode
 from openmyna.network.node_store import IdempotencyConflict
-from openmyna.web import PROBLEM_JSON
 
 log = logging.getLogger(__name__)
 
@@ -73,23 +71,6 @@ class InvalidNodeUrl(InvalidInput):
     """A node URL that is not ``https://host:port`` without path, query or credentials."""
 
     code = "INVALID_NODE_URL"
-
-
-def _problem_response(exc: OpenMynaError) -> JSONResponse:
-    return JSONResponse(exc.problem(), status_code=exc.http_status, media_type=PROBLEM_JSON)
-
-
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(OpenMynaError)
-    async def _problem(_request: Request, exc: OpenMynaError) -> JSONResponse:
-        return _problem_response(exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        # Only where the input is wrong, never the input itself (it may hold a number).
-        fields = sorted({".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()})
-        err = InvalidInput("the request body is not valid", fields=", ".join(fields)[:200])
-        return _problem_response(err)
 
 
 # --- request and response bodies ----------------------------------------------------------
@@ -224,7 +205,7 @@ def create_hub_app(hub: Hub, ca: NetworkCA, *, deliver: Deliver | None = None) -
                 http_deliver.close()
 
     app = FastAPI(title="openmyna network hub", lifespan=lifespan, openapi_url=None)
-    _add_error_handlers(app)
+    problems.install(app)
 
     def peer(request: Request) -> str:
         return tls.scope_agency(request.scope, ca_cert, ca)
@@ -344,7 +325,7 @@ def create_node_app(
                 hub_client.close()
 
     app = FastAPI(title=f"openmyna network node {me}", lifespan=lifespan, openapi_url=None)
-    _add_error_handlers(app)
+    problems.install(app)
 
     def from_hub(request: Request) -> None:
         tls.scope_agency(request.scope, ca_cert, ca, expected=HUB_ID)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openmyna.errors import Conflict, InvalidInput, OpenMynaError
+from openmyna.errors import Conflict, InvalidInput, KeyFileError
 
 
 class InvalidNumber(InvalidInput):
@@ -28,9 +28,7 @@ class NumberingExhausted(Conflict):
     code = "NUMBERING_EXHAUSTED"
 
 
-class NumberingKeyError(OpenMynaError):
+class NumberingKeyError(KeyFileError):
     """The numbering key file is unreadable, malformed or readable by others."""
 
     code = "NUMBERING_KEY_ERROR"
-    http_status = 500
-    exit_code = 2

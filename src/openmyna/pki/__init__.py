@@ -8,7 +8,6 @@ the signature over a challenge or document, with distinct error codes.
 
 from __future__ import annotations
 
-from openmyna.pki.config import PkiConfig
 from openmyna.pki.errors import (
     BadChallengeSignature,
     CertExpired,
@@ -82,7 +81,6 @@ __all__ = [
     "InvalidCertRequest",
     "Jpki",
     "LogEntry",
-    "PkiConfig",
     "PkiError",
     "PkiKeyError",
     "RevocationChecker",

@@ -16,13 +16,13 @@ import base64
 import binascii
 import logging
 
-from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from openmyna import problems
 from openmyna.errors import NotFound, OpenMynaError
 from openmyna.pki.jpki import Jpki
 from openmyna.pki.ocsp import INTERNAL_ERROR, MALFORMED_REQUEST, MAX_REQUEST_BYTES
@@ -35,11 +35,11 @@ PKIX_CRL = "application/pkix-crl"
 
 
 class OcspEndpoint:
-    """The OCSP responder as a bare ASGI endpoint (POST ``/ocsp``, GET ``/ocsp/{base64}``).
+    """The JPKI OCSP responder (RFC 6960): POST ``/ocsp``, or GET ``/ocsp/{base64 request}``.
 
-    Bare ASGI rather than a FastAPI route: the responder answers from a cache in microseconds,
-    and FastAPI's per-request machinery (dependency solving, validation) would cost ten times
-    that. The one app still routes to it like any other route.
+    A bare ASGI endpoint rather than a FastAPI route: the responder answers from a cache in
+    microseconds, and FastAPI's per-request machinery (dependency solving, validation) would
+    cost ten times that. The one app still routes to it like any other route.
     """
 
     def __init__(self, jpki: Jpki) -> None:
@@ -100,26 +100,20 @@ class OcspEndpoint:
         return await self.answer(der)
 
 
-def _problem(error: OpenMynaError) -> JSONResponse:
-    return JSONResponse(
-        error.problem(), status_code=error.http_status, media_type="application/problem+json"
-    )
-
-
 def routes(jpki: Jpki) -> list[BaseRoute]:
     """The ``/ocsp`` and ``/crl`` routes over ``jpki`` (plain Starlette routes)."""
     endpoint = OcspEndpoint(jpki)
 
     def crl(request: Request) -> Response:
-        """The newest CRL of the ``auth`` or ``sign`` CA (run in a worker thread)."""
+        """The newest CRL of the auth or sign CA, DER (run in a worker thread)."""
         name = str(request.path_params["kind"]).removesuffix(".crl")
         if name not in {k.value for k in CertKind}:
-            return _problem(NotFound("no such CRL; use /crl/auth or /crl/sign"))
+            return problems.response(NotFound("no such CRL; use /crl/auth or /crl/sign"))
         try:
             published = jpki.published_crl(CertKind(name))
         except OpenMynaError as exc:
             log.warning("CRL not available: %s", exc.code)
-            return _problem(exc)
+            return problems.response(exc)
         age = int((published.next_update - jpki.clock.now()).total_seconds())
         headers = {"Cache-Control": f"max-age={max(0, min(age, 3600))}, public"}
         return Response(published.der, media_type=PKIX_CRL, headers=headers)
@@ -129,10 +123,3 @@ def routes(jpki: Jpki) -> list[BaseRoute]:
         Route("/ocsp/{encoded:path}", endpoint, methods=["GET"], include_in_schema=False),
         Route("/crl/{kind}", crl, methods=["GET"], include_in_schema=False),
     ]
-
-
-def router(jpki: Jpki) -> APIRouter:
-    """The ``/ocsp`` and ``/crl`` routes over ``jpki``, for the one app to include."""
-    api = APIRouter(tags=["pki"])
-    api.routes.extend(routes(jpki))
-    return api

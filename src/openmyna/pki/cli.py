@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated
 
 import typer
 from cryptography.hazmat.primitives import hashes, serialization
 from starlette.applications import Starlette
 
-from openmyna.config import Settings
+from openmyna.builder import Builder
+from openmyna.bus import Bus
 from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.pki.api import routes
 from openmyna.pki.jpki import Jpki
@@ -42,6 +43,13 @@ def parse_serial(text: str) -> int:
         raise InvalidInput("a serial number is decimal or hex (0x…)") from None
 
 
+@contextmanager
+def _jpki() -> Iterator[Jpki]:
+    """The installation's JPKI issuer, for one command."""
+    with Builder.from_environment() as parts:
+        yield parts.jpki()
+
+
 def _kind(auth: bool, sign: bool) -> CertKind:
     if auth == sign:
         raise typer.BadParameter("give exactly one of --auth or --sign")
@@ -56,7 +64,7 @@ def ca(
 ) -> None:
     """Print a CA certificate (created with its key on first use)."""
     kind = _kind(auth, sign)
-    with Jpki.open(Settings()) as jpki:
+    with _jpki() as jpki:
         cert = jpki.ca_certificate(kind)
     if pem:
         typer.echo(cert.public_bytes(serialization.Encoding.PEM).decode("ascii"), nl=False)
@@ -74,7 +82,7 @@ def status(
     serial: Annotated[str, typer.Argument(help="Serial number (decimal or 0x-hex).")],
 ) -> None:
     """Show the recorded status of a certificate."""
-    with Jpki.open(Settings()) as jpki:
+    with _jpki() as jpki:
         record = jpki.record(parse_serial(serial))
     typer.echo(f"serial:     {record.serial:x}")
     typer.echo(f"kind:       {record.kind.value}")
@@ -95,7 +103,7 @@ def revoke(
     ] = RevocationReason.UNSPECIFIED,
 ) -> None:
     """Revoke a certificate for good (失効)."""
-    with Jpki.open(Settings()) as jpki:
+    with _jpki() as jpki:
         changed = jpki.revoke(parse_serial(serial), reason, actor="cli")
     typer.echo("revoked" if changed else "already revoked")
 
@@ -103,7 +111,7 @@ def revoke(
 @app.command("suspend")
 def suspend(serial: Annotated[str, typer.Argument(help="Serial number.")]) -> None:
     """Suspend a certificate (一時停止, certificateHold)."""
-    with Jpki.open(Settings()) as jpki:
+    with _jpki() as jpki:
         changed = jpki.suspend(parse_serial(serial), actor="cli")
     typer.echo("suspended" if changed else "already suspended")
 
@@ -111,7 +119,7 @@ def suspend(serial: Annotated[str, typer.Argument(help="Serial number.")]) -> No
 @app.command("resume")
 def resume(serial: Annotated[str, typer.Argument(help="Serial number.")]) -> None:
     """Lift a suspension."""
-    with Jpki.open(Settings()) as jpki:
+    with _jpki() as jpki:
         changed = jpki.resume(parse_serial(serial), actor="cli")
     typer.echo("resumed" if changed else "not suspended")
 
@@ -119,7 +127,7 @@ def resume(serial: Annotated[str, typer.Argument(help="Serial number.")]) -> Non
 @crl_app.command("publish")
 def crl_publish() -> None:
     """Publish a new CRL for each CA now."""
-    with Jpki.open(Settings()) as jpki:
+    with _jpki() as jpki:
         published = jpki.publish_crls()
     for kind, found in published.items():
         entries = len(list(found.load()))
@@ -129,35 +137,24 @@ def crl_publish() -> None:
         )
 
 
-def standalone_app(
-    jpki: Jpki, settings: Settings, *, events: bool, interval: float = 1.0
-) -> Starlette:
-    """An app serving only ``/ocsp`` and ``/crl``, with a thread doing ``maintain`` (and events).
+def standalone_app(jpki: Jpki, bus: Bus | None, *, interval: float = 1.0) -> Starlette:
+    """An app serving only ``/ocsp`` and ``/crl``, with a thread doing ``maintain``.
 
-    A bare Starlette app: these routes need none of FastAPI's machinery (``openmyna serve``
-    mounts the same routes into the one FastAPI app).
+    With a ``bus`` (which ``jpki`` follows), the thread also delivers its events. A bare
+    Starlette app: these routes need none of FastAPI's machinery (``openmyna serve`` mounts
+    the same routes into the one FastAPI app).
     """
     stop = threading.Event()
 
     def loop() -> None:
-        bus = None
-        try:
-            if events:
-                from openmyna.bus import open_bus
-
-                bus = open_bus(settings)
-                jpki.subscribe(bus)
-            while not stop.is_set():
-                try:
-                    if bus is not None:
-                        bus.pump(timeout=min(interval, 0.5))
-                    jpki.maintain()
-                except OpenMynaError as exc:  # retried next round; nothing is lost
-                    log.warning("PKI background work failed: %s", exc.code)
-                stop.wait(interval)
-        finally:
-            if bus is not None:
-                bus.close()
+        while not stop.is_set():
+            try:
+                if bus is not None:
+                    bus.pump(timeout=min(interval, 0.5))
+                jpki.maintain()
+            except OpenMynaError as exc:  # retried next round; nothing is lost
+                log.warning("PKI background work failed: %s", exc.code)
+            stop.wait(interval)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -183,8 +180,8 @@ def serve(
     """Serve /ocsp and /crl on their own (and revoke on bus events) until stopped."""
     import uvicorn
 
-    settings = Settings()
-    with Jpki.open(settings) as jpki:
+    with Builder.from_environment() as parts:
+        jpki = parts.jpki(follow_events=events)
         jpki.maintain()
-        web = standalone_app(jpki, settings, events=events)
+        web = standalone_app(jpki, parts.bus() if events else None)
         uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openmyna.pki import records
@@ -18,7 +17,7 @@ from openmyna.pki.ca import CertificateAuthority
 from openmyna.pki.profiles import SIGNATURE_HASH, CertKind, whole_seconds
 from openmyna.pki.records import RevocationReason, utc
 from openmyna.pki.tables import crls
-from openmyna.store import Store
+from openmyna.store import Store, StoreConflict
 
 #: How many published CRLs of each CA are kept (the newest, plus one for overlap).
 KEEP_CRLS = 2
@@ -133,7 +132,7 @@ def publish(
                 der=built.public_bytes(serialization.Encoding.DER),
             )
             store_crl(s, published)
-    except IntegrityError:
+    except StoreConflict:
         # Another process published the same number first: its CRL is as current.
         with store.transaction() as s:
             found = latest(s, kind)

@@ -6,7 +6,7 @@ material; a certificate is named by its serial number at most.
 
 from __future__ import annotations
 
-from openmyna.errors import Conflict, InvalidInput, NotFound, OpenMynaError
+from openmyna.errors import Conflict, InvalidInput, KeyFileError, NotFound, OpenMynaError
 
 
 class PkiError(OpenMynaError):
@@ -39,12 +39,10 @@ class CertificateAlreadyRevoked(Conflict):
     code = "CERT_ALREADY_REVOKED"
 
 
-class PkiKeyError(PkiError):
+class PkiKeyError(KeyFileError):
     """The CA key files or the key-encryption secret are missing, unsafe or unreadable."""
 
     code = "PKI_KEY_ERROR"
-    http_status = 500
-    exit_code = 4
 
 
 # --- verification (relying parties) ---------------------------------------------------------

@@ -18,13 +18,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.orm import Session
 
 from openmyna.bus import Bus, Event, idempotent
-from openmyna.clock import Clock, SystemClock
-from openmyna.config import Settings
+from openmyna.clock import Clock
+from openmyna.config import PkiSettings, Settings
 from openmyna.pki import crl as crl_mod
 from openmyna.pki import issuance, records
 from openmyna.pki.ca import CertificateAuthority, open_authorities
-from openmyna.pki.config import PkiConfig
-from openmyna.pki.errors import CertificateAlreadyRevoked, CertificateNotFound
+from openmyna.pki.errors import CertificateNotFound
 from openmyna.pki.keys import KeyFiles, default_kek_path, keys_dir, load_or_create_kek
 from openmyna.pki.ocsp import OcspResponder
 from openmyna.pki.profiles import CertKind, SignCertItems
@@ -36,7 +35,7 @@ from openmyna.pki.records import (
     RevocationReason,
     utc,
 )
-from openmyna.pki.revocation import CONSUMER, SOURCES, SUBJECTS, target_of
+from openmyna.pki.revocation import CONSUMER, SUBJECTS, change_for_resident, target_of
 from openmyna.pki.tables import BODY_ID, STORE_KIND, processed_events
 from openmyna.store import Store, open_store
 
@@ -51,7 +50,7 @@ class Jpki:
         store: Store,
         authorities: Mapping[CertKind, CertificateAuthority],
         clock: Clock,
-        config: PkiConfig,
+        config: PkiSettings,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -74,12 +73,9 @@ class Jpki:
         self._event_changed = False  # set by an event that changed a status (pumping thread)
 
     @classmethod
-    def open(
-        cls, settings: Settings, clock: Clock | None = None, *, config: PkiConfig | None = None
-    ) -> Jpki:
+    def open(cls, settings: Settings, clock: Clock) -> Jpki:
         """Open the issuer of an installation (creating CA keys and its database on first use)."""
-        config = config or PkiConfig()
-        clock = clock or SystemClock()
+        config = settings.pki
         settings.ensure_data_dir()
         kek = load_or_create_kek(config.kek_file or default_kek_path(settings.data_dir))
         authorities = open_authorities(KeyFiles(keys_dir(settings.data_dir), kek), clock)
@@ -245,39 +241,6 @@ class Jpki:
         """
         return self._change(serial, Action.RESUME, None, actor)
 
-    def _for_resident(
-        self,
-        s: Session,
-        resident_code: str,
-        kinds: Iterable[CertKind],
-        action: Action,
-        reason: RevocationReason | None,
-        *,
-        issued_up_to: dt.datetime | None,
-        card_id: str | None,
-        actor: str,
-        event_id: str | None,
-    ) -> list[int]:
-        targets = records.records_of(
-            s,
-            resident_code,
-            [CertKind(k) for k in kinds],
-            statuses=SOURCES[action],
-            issued_up_to=issued_up_to,
-            card_id=card_id,
-        )
-        done = []
-        now = self.clock.now()
-        for record in targets:
-            try:
-                if records.change_status(
-                    s, record, action, reason=reason, at=now, actor=actor, event_id=event_id
-                ):
-                    done.append(record.serial)
-            except CertificateAlreadyRevoked:
-                continue  # revoked meanwhile: nothing left to suspend or resume
-        return done
-
     def _change_for_resident(
         self,
         resident_code: str,
@@ -291,12 +254,13 @@ class Jpki:
     ) -> list[int]:
         """Apply ``action`` to a resident's matching certificates in one transaction."""
         with self.store.transaction() as s:
-            done = self._for_resident(
+            done = change_for_resident(
                 s,
                 resident_code,
                 kinds,
                 action,
                 reason,
+                at=self.clock.now(),
                 issued_up_to=issued_up_to,
                 card_id=card_id,
                 actor=actor,
@@ -493,12 +457,13 @@ class Jpki:
         if target is None:
             return
         rule = target.rule
-        done = self._for_resident(
+        done = change_for_resident(
             s,
             target.resident_code,
             rule.kinds,
             rule.action,
             rule.reason,
+            at=self.clock.now(),
             issued_up_to=None if rule.action is Action.RESUME else utc(event.occurred_at),
             card_id=target.card_id,
             actor=CONSUMER,

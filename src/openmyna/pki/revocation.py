@@ -14,10 +14,16 @@ certificate issued with a card id is affected only by events of that card.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from openmyna.bus import Event
+from openmyna.pki import records
+from openmyna.pki.errors import CertificateAlreadyRevoked
 from openmyna.pki.profiles import CertKind
 from openmyna.pki.records import Action, CertStatus, RevocationReason
 
@@ -93,3 +99,42 @@ def target_of(event: Event) -> Target | None:
         card_id=card_id if isinstance(card_id, str) and card_id else None,
         event=event,
     )
+
+
+def change_for_resident(
+    s: Session,
+    resident_code: str,
+    kinds: Iterable[CertKind],
+    action: Action,
+    reason: RevocationReason | None,
+    *,
+    at: dt.datetime,
+    issued_up_to: dt.datetime | None,
+    card_id: str | None,
+    actor: str,
+    event_id: str | None,
+) -> list[int]:
+    """Apply ``action`` to a resident's certificates of ``kinds`` it applies to; their serials.
+
+    Only certificates in one of the action's source statuses change (``SOURCES``); with
+    ``issued_up_to``, only those issued by then (a card issued after the event keeps its
+    certificates); with ``card_id``, only that card's.
+    """
+    targets = records.records_of(
+        s,
+        resident_code,
+        [CertKind(k) for k in kinds],
+        statuses=SOURCES[action],
+        issued_up_to=issued_up_to,
+        card_id=card_id,
+    )
+    done = []
+    for record in targets:
+        try:
+            if records.change_status(
+                s, record, action, reason=reason, at=at, actor=actor, event_id=event_id
+            ):
+                done.append(record.serial)
+        except CertificateAlreadyRevoked:
+            continue  # revoked meanwhile: nothing left to suspend or resume
+    return done

@@ -1,4 +1,4 @@
-"""HTTP routes of the registry, mounted by the web app under ``/api/registry``.
+"""HTTP routes of the registry, under ``/api/registry``.
 
 Read-only views for operators; individual numbers are masked, never returned in full.
 """
@@ -32,7 +32,7 @@ def _resident_view(r: Resident) -> dict[str, Any]:
 
 def router(registries: Registries) -> APIRouter:
     """The registry's routes over ``registries``."""
-    api = APIRouter(tags=["registry"])
+    api = APIRouter(prefix="/api/registry", tags=["registry"])
 
     @api.get("/municipalities")
     def municipalities() -> list[dict[str, Any]]:

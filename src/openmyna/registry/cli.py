@@ -18,9 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from openmyna.bus import open_bus
-from openmyna.clock import SystemClock
-from openmyna.config import Settings
+from openmyna.builder import Builder
 from openmyna.numbers import mask_individual_number
 from openmyna.registry.errors import InvalidDate, InvalidResidentData, ResidentNotFound
 from openmyna.registry.index import IdentityNotFound
@@ -62,15 +60,8 @@ class MoveKind(StrEnum):
 
 @contextmanager
 def _registries() -> Iterator[Registries]:
-    settings = Settings()
-    settings.ensure_data_dir()
-    bus = open_bus(settings)
-    regs = Registries(settings, bus, SystemClock())
-    try:
-        yield regs
-    finally:
-        regs.close()
-        bus.close()
+    with Builder.from_environment() as parts:
+        yield parts.registries()
 
 
 def _date(text: str | None, today: dt.date, field: str = "on") -> dt.date:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
 
 from openmyna.bus import Bus, relay
-from openmyna.clock import Clock, SystemClock
+from openmyna.clock import Clock
 from openmyna.config import Settings
 from openmyna.errors import OpenMynaError
 from openmyna.registry.errors import MunicipalityNotFound
@@ -16,7 +17,7 @@ from openmyna.registry.index import IdentityIndex, NumberSource
 from openmyna.registry.models import MunicipalityInfo, Status
 from openmyna.registry.municipalities import find_municipality, validate_lg_code
 from openmyna.registry.services import MunicipalRegistry, NumberIssuer
-from openmyna.registry.tables import INDEX_KIND, NATIONAL_BODY, REGISTRY_KIND, outbox
+from openmyna.registry.tables import REGISTRY_KIND, outbox
 from openmyna.store import open_store
 
 log = logging.getLogger(__name__)
@@ -27,35 +28,35 @@ class Numbering(NumberIssuer, NumberSource, Protocol):
 
 
 class Registries:
-    """Every municipality's registry (each its own database) plus the national index.
+    """Every municipality's registry (each its own database), keeping the national index current.
 
-    With a bus, each committed event is relayed from the registry's outbox to the bus
-    (``auto_relay``) and the bus is pumped so the index catches up (``auto_pump``); unsent
-    outbox rows of every registered municipality are relayed when this opens.
+    With a bus, the index follows the registries' events as a durable consumer, each
+    committed event is relayed from the registry's outbox to the bus (``auto_relay``) and the
+    bus is pumped so the index catches up (``auto_pump``); unsent outbox rows of every
+    registered municipality are relayed when this opens. The index, the numbering authority
+    and the bus belong to the caller (``openmyna.builder.Builder`` wires them).
     """
 
     def __init__(
         self,
         settings: Settings,
-        bus: Bus | None = None,
-        clock: Clock | None = None,
+        index: IdentityIndex,
+        clock: Clock,
         *,
-        numbers: Numbering | None = None,
+        numbers: Callable[[], Numbering],
+        bus: Bus | None = None,
         auto_relay: bool = True,
         auto_pump: bool = True,
     ) -> None:
         self.settings = settings
-        self.clock: Clock = clock or SystemClock()
+        self.clock = clock
         self.bus = bus
         self.auto_relay = auto_relay
         self.auto_pump = auto_pump
         self._numbers = numbers
-        self._authority: object | None = None
         self._open: dict[str, MunicipalRegistry] = {}
         self._lock = threading.RLock()  # the web app and its event thread share this
-        self.index = IdentityIndex(
-            open_store(settings, INDEX_KIND, NATIONAL_BODY), self.clock, self._issuer
-        )
+        self.index = index
         if bus is not None:
             self.index.subscribe(bus)
             if auto_relay:
@@ -64,17 +65,6 @@ class Registries:
                 self._pump()
 
     # --- wiring ------------------------------------------------------------------------------
-
-    def _issuer(self) -> Numbering:
-        """The numbering authority (J-LIS role), opened on first use."""
-        with self._lock:
-            if self._numbers is None:
-                from openmyna.numbers import NumberingAuthority
-
-                authority = NumberingAuthority.open(self.settings, self.clock)
-                self._authority = authority
-                self._numbers = authority
-            return self._numbers
 
     def _relay(self, registry: MunicipalRegistry) -> int:
         if self.bus is None:
@@ -134,7 +124,7 @@ class Registries:
                 store,
                 find_municipality(lg_code),
                 self.clock,
-                numbers=self._issuer,
+                numbers=self._numbers,
                 peers=self.municipality,
                 index=self.index,
             )
@@ -166,16 +156,11 @@ class Registries:
         return relayed
 
     def close(self) -> None:
-        """Close every database this opened (not the bus, which the caller owns)."""
+        """Close every municipality's database this opened (not the index, numbers or bus)."""
         with self._lock:
             for reg in self._open.values():
                 reg.store.close()
             self._open.clear()
-        self.index.store.close()
-        close = getattr(self._authority, "close", None)
-        if close is not None:
-            close()
-        self._authority = None
 
     def __enter__(self) -> Registries:
         return self

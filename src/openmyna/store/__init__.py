@@ -6,11 +6,22 @@ gets its own SQLite file under the data dir, or its own schema in a PostgreSQL d
 
 from openmyna.store.engine import (
     Store,
+    StoreConflict,
     StoreKind,
+    StoreUnavailable,
     body_location,
     drop_all,
     open_store,
     register_kind,
 )
 
-__all__ = ["Store", "StoreKind", "body_location", "drop_all", "open_store", "register_kind"]
+__all__ = [
+    "Store",
+    "StoreConflict",
+    "StoreKind",
+    "StoreUnavailable",
+    "body_location",
+    "drop_all",
+    "open_store",
+    "register_kind",
+]

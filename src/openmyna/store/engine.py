@@ -14,15 +14,39 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, MetaData, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from openmyna.config import Settings
-from openmyna.errors import InvalidInput, Unavailable
+from openmyna.errors import Conflict, InvalidInput, Unavailable
 
 _BODY_ID = re.compile(r"^[a-z0-9_]{1,40}$")
+
+
+class StoreUnavailable(Unavailable):
+    """The body's database does not answer (connection refused or lost); try again."""
+
+
+class StoreConflict(Conflict):
+    """A write broke a constraint of the database (a duplicate key, a missing reference)."""
+
+
+@contextmanager
+def translated_errors(location: str) -> Iterator[None]:
+    """Database errors as the domain's: a lost connection is ``Unavailable``, a broken
+    constraint ``Conflict``. Their messages name the body, never the SQL or its parameters."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise StoreConflict("the change conflicts with stored data", body=location) from exc
+    except (OperationalError, InterfaceError) as exc:
+        raise StoreUnavailable("the database does not answer", body=location) from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StoreUnavailable("the database connection was lost", body=location) from exc
+        raise
 
 
 @dataclass(frozen=True)
@@ -78,9 +102,18 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on any error."""
-        with self._sessions.begin() as session:
+        """A session in one transaction: committed on success, rolled back on any error.
+
+        Database errors leave it as ``StoreUnavailable`` or ``StoreConflict``.
+        """
+        with translated_errors(self.location), self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A connection in one transaction (Core only), with errors translated likewise."""
+        with translated_errors(self.location), self.engine.begin() as conn:
+            yield conn
 
     def session(self) -> Session:
         """A plain session (caller manages transactions)."""
@@ -104,7 +137,8 @@ class Store:
 
 def _sqlite_engine(path: str) -> Engine:
     Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+    # hide_parameters: an error's text never carries the values bound to the SQL.
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -118,7 +152,7 @@ def _sqlite_engine(path: str) -> Engine:
 
 
 def _pg_engine(url: str, schema: str) -> Engine:
-    bootstrap = create_engine(url, poolclass=NullPool)
+    bootstrap = create_engine(url, poolclass=NullPool, hide_parameters=True)
     try:
         with bootstrap.begin() as conn:
             # Two processes creating the same schema at once would collide: serialise them.
@@ -134,6 +168,7 @@ def _pg_engine(url: str, schema: str) -> Engine:
         max_overflow=8,
         pool_pre_ping=True,
         connect_args={"options": f"-csearch_path={schema}"},
+        hide_parameters=True,
     )
 
 
@@ -164,7 +199,7 @@ def drop_all(settings: Settings) -> int:
             for suffix in ("", "-wal", "-shm", ".lock"):
                 Path(str(f) + suffix).unlink(missing_ok=True)
         return len(files)
-    engine = create_engine(settings.database_url, poolclass=NullPool)
+    engine = create_engine(settings.database_url, poolclass=NullPool, hide_parameters=True)
     try:
         with engine.begin() as conn:
             names = conn.execute(

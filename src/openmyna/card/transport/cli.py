@@ -19,7 +19,7 @@ from rich.console import Console
 
 from openmyna.card.cardfile import CardFile
 from openmyna.card.transport.vpcd import DEFAULT_HOST, DEFAULT_PORT, serve_card
-from openmyna.config import Settings
+from openmyna.config import load_settings
 from openmyna.errors import OpenMynaError
 
 
@@ -48,7 +48,7 @@ def insert(
     """Insert the card in pcscd's vpcd reader until Ctrl-C (state saved to the file)."""
     console = Console(stderr=True, soft_wrap=True)
     secret = typer.prompt("Card file passphrase", hide_input=True) if passphrase else None
-    opened = CardFile.open(file, settings=Settings(), passphrase=secret)
+    opened = CardFile.open(file, settings=load_settings(), passphrase=secret)
     stop = threading.Event()
     connected = threading.Event()
     failure: list[Exception] = []

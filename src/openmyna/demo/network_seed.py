@@ -15,7 +15,7 @@ Only households with children are seeded, at most ``max_households`` per municip
 first ones in registration order): child-related affairs are what the demo shows, and issuing
 a code costs a few hub round trips per person (see docs/network.md for the figures).
 
-The scenario family (``network.family.FAMILY``) is made by real registry events: registered at
+The scenario family (``demo.family.FAMILY``) is made by real registry events: registered at
 municipality A (前橋市) years ago, a second child born there, then this year a move-out (転出)
 from A and a move-in (転入) at B (神戸市) keeping their numbers. A keeps the parents'
 ``local_tax`` (A levied it: they lived there on 1 January) and answers ``resident_registry``
@@ -35,8 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from openmyna.card.rules import age_on
-from openmyna.network.agencies import municipality_agency_id
-from openmyna.network.family import (
+from openmyna.demo.family import (
     FAMILY_FROM,
     FAMILY_INCOMES,
     FAMILY_TO,
@@ -45,6 +44,7 @@ from openmyna.network.family import (
     find_family,
     make_family,
 )
+from openmyna.network.agencies import municipality_agency_id
 from openmyna.network.layouts import (
     HouseholdMember,
     IncomeCategory,

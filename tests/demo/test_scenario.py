@@ -14,14 +14,27 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from openmyna.bus import Bus, open_bus
+from openmyna.builder import Builder
+from openmyna.bus import Bus
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
+from openmyna.demo.family import FAMILY, FAMILY_FROM, FAMILY_INCOMES, FAMILY_TO, find_family
+from openmyna.demo.network_seed import (
+    NetworkSeedResult,
+    local_tax_items,
+    seed_network,
+    tax_fiscal_year,
+)
+from openmyna.demo.scenario import (
+    ChildAllowanceApplication,
+    ScenarioFailed,
+    application_for,
+    run_child_allowance,
+)
 from openmyna.demo.seed import seed_town
 from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.network.agencies import municipality_agency_id
 from openmyna.network.exchange import ProviderUnavailable
-from openmyna.network.family import FAMILY, FAMILY_FROM, FAMILY_INCOMES, FAMILY_TO, find_family
 from openmyna.network.layouts import (
     LocalTaxInfo,
     Relationship,
@@ -32,18 +45,6 @@ from openmyna.network.layouts import (
 from openmyna.network.local import LocalNetwork
 from openmyna.network.node_store import node_items
 from openmyna.network.records import Outcome
-from openmyna.network.scenario import (
-    ChildAllowanceApplication,
-    ScenarioFailed,
-    application_for,
-    run_child_allowance,
-)
-from openmyna.network.seed import (
-    NetworkSeedResult,
-    local_tax_items,
-    seed_network,
-    tax_fiscal_year,
-)
 from openmyna.registry import EventType, IdentityStatus, Registries, Status
 from openmyna.registry import Relationship as RegistryRelationship
 
@@ -65,15 +66,12 @@ class Demo:
 @pytest.fixture
 def demo(settings: Settings, clock: FixedClock) -> Iterator[Demo]:
     """A small demo town in 前橋市 and 神戸市 with its network seeded."""
-    bus = open_bus(settings)
-    registries = Registries(settings, bus, clock)
-    seed_town(registries, 150, municipalities=(FAMILY_FROM, FAMILY_TO))
-    network = LocalNetwork.open(settings, clock, registries.index)
-    seeded = seed_network(network, registries)
-    yield Demo(settings, clock, bus, registries, network, seeded)
-    network.close()
-    registries.close()
-    bus.close()
+    with Builder(settings, clock) as parts:
+        registries = parts.registries()
+        seed_town(registries, 150, municipalities=(FAMILY_FROM, FAMILY_TO))
+        network = parts.network()
+        seeded = seed_network(network, registries)
+        yield Demo(settings, clock, parts.bus(), registries, network, seeded)
 
 
 def test_child_allowance_without_attached_documents(demo: Demo) -> None:
@@ -248,9 +246,8 @@ def test_seeding_is_idempotent_and_per_municipality(demo: Demo) -> None:
 
 
 def test_seeding_is_bounded_and_deterministic(settings: Settings, clock: FixedClock) -> None:
-    bus = open_bus(settings)
-    regs = Registries(settings, bus, clock)
-    net = LocalNetwork.open(settings, clock, regs.index)
+    parts = Builder(settings, clock)
+    regs, net = parts.registries(), parts.network()
     try:
         seed_town(regs, 200, municipalities=(FAMILY_FROM, FAMILY_TO, "452025"))
         seeded = seed_network(net, regs, max_households=1)
@@ -268,9 +265,7 @@ def test_seeding_is_bounded_and_deterministic(settings: Settings, clock: FixedCl
         other = local_tax_items(at_a, lg_code=FAMILY_FROM, as_of=today, seed=8)
         assert other != one
     finally:
-        net.close()
-        regs.close()
-        bus.close()
+        parts.close()
 
 
 def test_bad_applications_are_refused(demo: Demo) -> None:
@@ -332,11 +327,8 @@ def test_cli_runs_the_scenario_on_the_demo_town(
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("OPENMYNA_DATABASE_URL", raising=False)
     monkeypatch.delenv("OPENMYNA_BUS_URL", raising=False)
-    settings = Settings()
-    bus = open_bus(settings)
-    with Registries(settings, bus) as regs:
-        seed_town(regs, 80, municipalities=(FAMILY_FROM, FAMILY_TO))
-    bus.close()
+    with Builder.from_environment() as parts:
+        seed_town(parts.registries(), 80, municipalities=(FAMILY_FROM, FAMILY_TO))
     runner = CliRunner()
     first = runner.invoke(app, ["network", "scenario", "child-allowance"], catch_exceptions=False)
     assert first.exit_code == 0, first.output
@@ -349,13 +341,11 @@ def test_cli_runs_the_scenario_on_the_demo_town(
     assert second.exit_code == 0, second.output
     assert "seeded the network" not in second.output
     assert "not_allowed" not in second.output
-    bus = open_bus(settings)
-    with Registries(settings, bus) as regs:
-        family = find_family(regs)
+    with Builder.from_environment() as parts:
+        family = find_family(parts.registries())
         assert family is not None
         for member in family.members:
             assert member.individual_number not in first.output + second.output
-    bus.close()
 
 
 def test_cli_without_a_demo_town_says_what_to_do(tmp_path: Path) -> None:
@@ -377,7 +367,7 @@ def test_cli_without_a_demo_town_says_what_to_do(tmp_path: Path) -> None:
     [dt.date(2026, 1, 1), dt.date(2026, 4, 1), dt.date(2026, 6, 12), dt.date(2028, 2, 29)],
 )
 def test_family_dates_fit_the_story_on_any_day(today: dt.date) -> None:
-    from openmyna.network.family import _family_dates
+    from openmyna.demo.family import _family_dates
 
     registered, moved, births = _family_dates(today)
     ages = [today.year - b.year - ((today.month, today.day) < (b.month, b.day)) for b in births]

@@ -9,11 +9,11 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from openmyna.demo.scenario import ScenarioReport
 from openmyna.errors import NotFound
 from openmyna.network.agencies import AgencyDirectory
 from openmyna.network.layouts import LocalTaxInfo, ResidentRegistryInfo
 from openmyna.network.node_store import NodeRecord
-from openmyna.network.scenario import ScenarioReport
 
 app = typer.Typer(
     help="Scenarios on the demo town: what an application gets over the network.",
@@ -210,37 +210,25 @@ def child_allowance(
     ] = 200,
 ) -> None:
     """Apply for child allowance at 神戸市 after a move from 前橋市: no tax certificate attached."""
-    from openmyna.bus import open_bus
-    from openmyna.clock import SystemClock
-    from openmyna.config import Settings
-    from openmyna.network.family import FAMILY_FROM, FAMILY_TO
-    from openmyna.network.local import LocalNetwork
-    from openmyna.network.scenario import application_for, run_child_allowance
-    from openmyna.network.seed import seed_network
-    from openmyna.registry import Registries
+    from openmyna.builder import Builder
+    from openmyna.demo.family import FAMILY_FROM, FAMILY_TO
+    from openmyna.demo.network_seed import seed_network
+    from openmyna.demo.scenario import application_for, run_child_allowance
 
-    settings = Settings()
-    clock = SystemClock()
-    settings.ensure_data_dir()
-    bus = open_bus(settings)
-    try:
-        with Registries(settings, bus, clock) as registries:
-            known = {m.lg_code for m in registries.list_municipalities()}
-            if not {FAMILY_FROM, FAMILY_TO} <= known:
-                raise DemoNotSeeded(
-                    "no demo town in this data dir: run `openmyna demo --seed-only` first",
-                    data_dir=str(settings.data_dir),
-                )
-            with LocalNetwork.open(settings, clock, registries.index) as network:
-                seeded = seed_network(network, registries, max_households=max_households)
-                if not seeded.reused:
-                    console.print(
-                        f"seeded the network: {seeded.items} items for {seeded.people} people "
-                        f"in {seeded.households} households"
-                    )
-                report = run_child_allowance(
-                    network, application_for(seeded.family), show_refusal=refusal
-                )
-                print_report(report)
-    finally:
-        bus.close()
+    with Builder.from_environment() as parts:
+        registries = parts.registries()
+        known = {m.lg_code for m in registries.list_municipalities()}
+        if not {FAMILY_FROM, FAMILY_TO} <= known:
+            raise DemoNotSeeded(
+                "no demo town in this data dir: run `openmyna demo --seed-only` first",
+                data_dir=str(parts.settings.data_dir),
+            )
+        network = parts.network()
+        seeded = seed_network(network, registries, max_households=max_households)
+        if not seeded.reused:
+            console.print(
+                f"seeded the network: {seeded.items} items for {seeded.people} people "
+                f"in {seeded.households} households"
+            )
+        report = run_child_allowance(network, application_for(seeded.family), show_refusal=refusal)
+        print_report(report)

@@ -3,7 +3,7 @@
 Registered at municipality A (前橋市) years ago, a second child born there, then this year a
 move-out (転出) from A and a move-in (転入) at B (神戸市) keeping their numbers: on 1 January
 they lived at A, which therefore levies the parents' resident tax, and they apply for child
-allowance at B. ``network.seed`` stores the family's items at A and B.
+allowance at B. ``demo.network_seed`` stores the family's items at A and B.
 """
 
 from __future__ import annotations

@@ -1,0 +1,278 @@
+"""The composition root: every long-lived part of one installation, built from one place.
+
+``Builder`` takes one ``Settings`` and one ``Clock`` and builds each part the first time it
+is asked for, once, wiring it to the parts it needs; ``close`` closes what was built, newest
+first. Every entry point uses it — ``openmyna serve``/``demo`` (through ``Platform``), every
+CLI group, the network hub and node processes, the benchmarks and the tests — and asks only
+for the parts it needs, so ``openmyna pki status`` opens the JPKI issuer's database and
+nothing else, and ``openmyna network hub`` imports neither the card nor the web app.
+
+Domain modules are imported inside the methods for that reason: importing this module
+imports no domain.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from openmyna.clock import Clock, clock_from_setting
+from openmyna.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from openmyna.bus import Bus
+    from openmyna.card.lifecycle import CardLifecycle
+    from openmyna.card.signer import CardDataSigner
+    from openmyna.network.codes import AgencyCodes
+    from openmyna.network.hub import Hub
+    from openmyna.network.local import LocalNetwork
+    from openmyna.network.netca import NetworkCA
+    from openmyna.network.node import AgencyNode
+    from openmyna.network.records import ExchangeRecords
+    from openmyna.numbers import NumberingAuthority
+    from openmyna.pki import Jpki
+    from openmyna.registry import IdentityIndex, Registries
+
+T = TypeVar("T")
+
+
+class Builder:
+    """Builds, once each and on first use, the parts of the installation ``settings`` names."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._parts: dict[str, Any] = {}
+        self._closers: list[Callable[[], None]] = []
+        self._lock = threading.RLock()  # the web app's threads and its event loop share this
+        self._provided: set[str] = set()
+        self._jpki_follows_events = False
+        self._closed = False
+
+    @classmethod
+    def from_environment(cls) -> Builder:
+        """The builder of the installation the ``OPENMYNA_*`` environment describes."""
+        settings = load_settings()
+        return cls(settings, clock_from_setting(settings.clock))
+
+    def _once(self, name: str, build: Callable[[], T], close: Callable[[T], None]) -> T:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this builder is closed")
+            if name in self._parts:
+                found: T = self._parts[name]
+                return found
+            part = build()
+            self._parts[name] = part
+            self._closers.append(lambda: close(part))
+            return part
+
+    def provide(self, name: str, part: object) -> None:
+        """Use ``part`` as the part ``name`` (a stand-in in tests); its owner closes it."""
+        with self._lock:
+            if name in self._parts:
+                raise RuntimeError(f"the part {name!r} is built already")
+            self._parts[name] = part
+            self._provided.add(name)
+
+    def built(self, name: str) -> bool:
+        """Whether the part ``name`` (e.g. ``"jpki"``) has been built."""
+        with self._lock:
+            return name in self._parts
+
+    # --- bottom: the bus and the national bodies -------------------------------------------
+
+    def bus(self) -> Bus:
+        """The event bus: the embedded log, or NATS JetStream with ``bus_url``."""
+        from openmyna.bus import open_bus
+
+        def build() -> Bus:
+            self.settings.ensure_data_dir()
+            return open_bus(self.settings)
+
+        return self._once("bus", build, lambda b: b.close())
+
+    def numbering(self) -> NumberingAuthority:
+        """The numbering authority (J-LIS role): keys and the serial counter."""
+        from openmyna.numbers import NumberingAuthority
+
+        return self._once(
+            "numbering",
+            lambda: NumberingAuthority.open(self.settings, self.clock),
+            lambda n: n.close(),
+        )
+
+    def identity_index(self) -> IdentityIndex:
+        """The national identity index (本人確認情報); derives numbers through ``numbering``.
+
+        Built without a bus subscription: a reader (the hub) only looks people up; the
+        registries subscribe it to the bus when they are built.
+        """
+        from openmyna.registry import IdentityIndex
+        from openmyna.registry.tables import INDEX_KIND, NATIONAL_BODY
+        from openmyna.store import open_store
+
+        return self._once(
+            "identity_index",
+            lambda: IdentityIndex(
+                open_store(self.settings, INDEX_KIND, NATIONAL_BODY), self.clock, self.numbering
+            ),
+            lambda index: index.store.close(),
+        )
+
+    # --- domains ---------------------------------------------------------------------------
+
+    def registries(self) -> Registries:
+        """Every municipality's registry, on the bus, keeping the identity index current."""
+        from openmyna.registry import Registries
+
+        return self._once(
+            "registries",
+            lambda: Registries(
+                self.settings,
+                self.identity_index(),
+                self.clock,
+                numbers=self.numbering,
+                bus=self.bus(),
+            ),
+            lambda r: r.close(),
+        )
+
+    def jpki(self, *, follow_events: bool = False) -> Jpki:
+        """The JPKI issuer; with ``follow_events`` it also revokes on registry and card events."""
+        from openmyna.pki import Jpki
+
+        jpki = self._once("jpki", lambda: Jpki.open(self.settings, self.clock), lambda j: j.close())
+        with self._lock:
+            if follow_events and not self._jpki_follows_events and "jpki" not in self._provided:
+                jpki.subscribe(self.bus())
+                self._jpki_follows_events = True
+        return jpki
+
+    def card_signer(self) -> CardDataSigner:
+        """The card-data signer (the key that signs the chip's text data)."""
+        from openmyna.card.signer import CardDataSigner
+
+        return self._once(
+            "card_signer",
+            lambda: CardDataSigner.open(self.settings, self.clock),
+            lambda _s: None,  # holds no connection
+        )
+
+    def cards(self) -> CardLifecycle:
+        """The card register and lifecycle; the JPKI issuer and the signer open on first use."""
+        from openmyna.card.lifecycle import CardLifecycle
+        from openmyna.card.tables import CARD_KIND, ISSUER_BODY
+        from openmyna.store import open_store
+
+        return self._once(
+            "cards",
+            lambda: CardLifecycle(
+                open_store(self.settings, CARD_KIND, ISSUER_BODY),
+                self.clock,
+                identities=self.identity_index(),
+                jpki=lambda: self.jpki(follow_events=True),
+                signer=self.card_signer,
+                bus=self.bus(),
+            ),
+            lambda c: c.close(),
+        )
+
+    # --- the Information Provision Network -------------------------------------------------
+
+    def network(self) -> LocalNetwork:
+        """The hub and every agency node in this process (each opened on first exchange)."""
+        from openmyna.network.local import LocalNetwork
+
+        return self._once(
+            "network",
+            lambda: LocalNetwork(self.settings, self.clock, self.identity_index()),
+            lambda n: n.close(),
+        )
+
+    def network_ca(self) -> NetworkCA:
+        """The network CA of this data dir: node identities for mutual TLS and signing."""
+        from openmyna.network.netca import NetworkCA
+
+        return self._once(
+            "network_ca", lambda: NetworkCA.open(self.settings, self.clock), lambda _ca: None
+        )
+
+    def hub(self) -> Hub:
+        """The hub as a process runs it: its own database, the identity index to read."""
+        from openmyna.network.hub import Hub
+        from openmyna.network.netca import HUB_ID
+
+        def build() -> Hub:
+            ca = self.network_ca()
+            return Hub.open(
+                self.settings, self.clock, self.identity_index(), ca.node(HUB_ID), ca.resolver()
+            )
+
+        return self._once("hub", build, lambda h: h.close())
+
+    def node(self, agency_id: str) -> AgencyNode:
+        """An agency's node as a process runs it: its identity and database, the hub's key."""
+        from openmyna.network.netca import HUB_ID
+        from openmyna.network.node import AgencyNode
+
+        def build() -> AgencyNode:
+            ca = self.network_ca()
+            identity = ca.node(agency_id)
+            resolve = ca.resolver()
+            hub_public = resolve(HUB_ID)
+            if hub_public is None:  # the hub has not started yet: its identity is issued now
+                hub_public = ca.node(HUB_ID).certificate
+            return AgencyNode.open(self.settings, self.clock, identity, hub_public, resolve)
+
+        return self._once(f"node:{agency_id}", build, lambda n: n.close())
+
+    def exchange_records(self) -> ExchangeRecords:
+        """The hub's exchange records (情報提供等記録), for checking and oversight."""
+        from openmyna.network.records import ExchangeRecords
+
+        return self._once(
+            "exchange_records",
+            lambda: ExchangeRecords.open(self.settings, self.clock),
+            lambda r: r.close(),
+        )
+
+    def agency_codes(self) -> AgencyCodes:
+        """The hub's agency-specific codes (機関別符号), over the identity index."""
+        from openmyna.network.codes import AgencyCodes
+
+        return self._once(
+            "agency_codes",
+            lambda: AgencyCodes.open(self.settings, self.clock, self.identity_index()),
+            lambda c: c.close(),
+        )
+
+    # --- lifetime --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every part built, newest first (idempotent)."""
+        with self._lock:
+            closers, self._closers = self._closers, []
+            self._parts.clear()
+            self._closed = True
+        failure: BaseException | None = None
+        for close in reversed(closers):
+            try:
+                close()
+            except BaseException as exc:  # noqa: BLE001 - close the rest, then re-raise the first
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    def __enter__(self) -> Builder:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

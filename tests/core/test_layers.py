@@ -1,0 +1,97 @@
+"""Dependencies point one way (docs/architecture.md), checked on the source and at run time."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "openmyna"
+
+#: Each package and the openmyna packages it may import (besides itself and the bottom).
+BOTTOM = {"errors", "clock", "config", "problems", "store", "bus"}
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "clock": {"errors"},
+    "config": set(),
+    "problems": {"errors"},
+    "store": {"errors", "config"},
+    "bus": {"errors", "clock", "config", "store"},
+    "numbers": BOTTOM,
+    "registry": BOTTOM | {"numbers"},
+    "pki": BOTTOM | {"numbers", "registry"},
+    "card": BOTTOM | {"numbers", "registry", "pki"},
+    "network": BOTTOM | {"numbers", "registry", "pki"},
+}
+#: Entry points: a domain's CLI asks the builder for its parts.
+ENTRY_MODULES = ("cli.py", "number_cli.py")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            if node.module == "openmyna":
+                found |= {f"openmyna.{a.name}" for a in node.names}
+    return {name.split(".")[1] for name in found if name.startswith("openmyna.")}
+
+
+def test_each_package_imports_only_the_layers_below() -> None:
+    wrong = []
+    for package, allowed in ALLOWED.items():
+        target = SRC / package
+        files = sorted(target.rglob("*.py")) if target.is_dir() else [SRC / f"{package}.py"]
+        for path in files:
+            if path.name in ENTRY_MODULES or "migrations" in path.parts:
+                continue
+            for imported in _imports(path) - {package} - allowed:
+                wrong.append(f"{path.relative_to(SRC)} imports openmyna.{imported}")
+    assert wrong == []
+
+
+def test_no_domain_imports_the_web_app_the_platform_or_the_builder() -> None:
+    wrong = []
+    for path in sorted(SRC.rglob("*.py")):
+        top = path.relative_to(SRC).parts[0]
+        if top in {"web.py", "platform.py", "builder.py", "cli.py", "demo"}:
+            continue
+        if path.name in ENTRY_MODULES:
+            continue  # a domain's CLI asks the builder for its parts
+        bad = _imports(path) & {"web", "platform", "builder", "demo"}
+        wrong += [f"{path.relative_to(SRC)} imports openmyna.{b}" for b in sorted(bad)]
+    assert wrong == []
+
+
+def test_the_hub_process_loads_no_card_demo_web_or_platform(tmp_path: Path) -> None:
+    """``openmyna network hub`` up to serving: which openmyna modules did it import?"""
+    probe = (
+        "import sys, uvicorn\n"
+        "def run(self, *a, **k):\n"
+        "    print('\\n'.join(sorted(m for m in sys.modules if m.startswith('openmyna'))))\n"
+        "uvicorn.Server.run = run\n"
+        "sys.argv = ['openmyna', 'network', 'hub', '--port', '0']\n"
+        "from openmyna.cli import main\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENMYNA_")}
+    env["OPENMYNA_DATA_DIR"] = str(tmp_path / "data")
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = done.stdout.split()
+    assert "openmyna.network.hub" in loaded
+    assert "openmyna.network.service" in loaded
+    for part in ("openmyna.card", "openmyna.demo", "openmyna.web", "openmyna.platform"):
+        assert [m for m in loaded if m == part or m.startswith(part + ".")] == [], part
