@@ -37,6 +37,7 @@ from openmyna.card.client import CardClient
 from openmyna.card.engine import VirtualCard
 from openmyna.card.jpki import personalize_jpki
 from openmyna.card.layout import EF_AUTH_KEY, EF_JPKI_TOKEN, EF_SIGN_KEY, JPKI_AID, KeyRef
+from openmyna.card.personalize import new_card
 from openmyna.card.transport import MemoryTransport, Transport
 from openmyna.card.transport.pcsc import (
     VPCD_FIRST_PORT,
@@ -60,19 +61,19 @@ DEFAULT_MARKDOWN = Path("/tmp/bench_apdu.md")
 def issued_card(data_dir: Path) -> VirtualCard:
     """A card whose JPKI AP holds certificates from a fresh JPKI in ``data_dir``."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    card = VirtualCard.new()
+    card = new_card()
     base = "1000000007"
     code = base + str(resident_code_check_digit(base))
     with Jpki.open(Settings(data_dir=data_dir), FixedClock(now)) as jpki:
         born = dt.date(1980, 5, 17)
         auth = jpki.issue_auth_cert(
-            card.public_key(JPKI_AID, EF_AUTH_KEY),
+            card.files.public_key(JPKI_AID, EF_AUTH_KEY),
             resident_code=code,
             date_of_birth=born,
             card_expiry=None,
         )
         sign = jpki.issue_sign_cert(
-            card.public_key(JPKI_AID, EF_SIGN_KEY),
+            card.files.public_key(JPKI_AID, EF_SIGN_KEY),
             resident_code=code,
             name="試験 太郎",
             address="東京都千代田区霞が関二丁目1番2号",
@@ -80,7 +81,7 @@ def issued_card(data_dir: Path) -> VirtualCard:
             sex=1,
             card_expiry=None,
         )
-        app = card.application(JPKI_AID)
+        app = card.files.application(JPKI_AID)
         assert app is not None
         personalize_jpki(
             app,

@@ -13,6 +13,7 @@ from cryptography.x509.oid import NameOID
 
 from openmyna.card import HolderData, Personalization, VirtualCard
 from openmyna.card.layout import KeyRef
+from openmyna.card.personalize import jpki_public_key, new_card, personalize
 from openmyna.card.signer import CardDataSigner
 from openmyna.card.state import dump_card, load_card
 from openmyna.clock import FixedClock
@@ -152,16 +153,16 @@ def personalized_card(
 ) -> VirtualCard:
     """A new card with keys generated and personalised with stub certificates."""
     jpki = jpki or StubJpki()
-    card = VirtualCard.new()
+    card = new_card()
     auth = jpki.issue_auth_cert(
-        card.jpki_public_key(KeyRef.AUTH),
+        jpki_public_key(card, KeyRef.AUTH),
         resident_code="00000000000",
         date_of_birth=holder.date_of_birth,
         card_expiry=holder.card_expiry,
     )
     sign = (
         jpki.issue_sign_cert(
-            card.jpki_public_key(KeyRef.SIGN),
+            jpki_public_key(card, KeyRef.SIGN),
             resident_code="00000000000",
             name=holder.name,
             address=holder.address,
@@ -172,7 +173,8 @@ def personalized_card(
         if with_sign_cert
         else None
     )
-    card.personalize(
+    personalize(
+        card,
         Personalization(
             holder=holder,
             auth_cert=auth,
@@ -183,7 +185,7 @@ def personalized_card(
             sign_password=SIGN_PASSWORD if with_sign_cert else None,
             text_pin=TEXT_PIN,
             signer=data_signer(),
-        )
+        ),
     )
     return card
 

@@ -23,8 +23,8 @@ from openmyna.card import (
     Transport,
     VirtualCard,
 )
-from openmyna.card.engine import AppKind, Application, BinaryEF
 from openmyna.card.errors import error_for_sw
+from openmyna.card.files import AppKind, Application, BinaryEF
 from openmyna.card.images import FACE_WIDTH, png_size
 from openmyna.card.tlv import digest_info
 
@@ -96,7 +96,7 @@ def test_text_ap(client: CardClient) -> None:
 def test_text_ap_detects_altered_data(card: VirtualCard, client: CardClient) -> None:
     from openmyna.card.layout import EF_TEXT_ITEMS, TEXT_AID
 
-    app = card.application(TEXT_AID)
+    app = card.files.application(TEXT_AID)
     assert app is not None
     ef = app.files[EF_TEXT_ITEMS]
     assert isinstance(ef, BinaryEF)

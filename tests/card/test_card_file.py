@@ -133,12 +133,13 @@ def test_a_wrong_pin_is_saved_before_the_answer(tmp_path: Path, settings: Settin
         client.verify(PinRef.AUTH, "0000")
     # Without closing (as if the process were killed now), the file already holds the try.
     on_disk, _ = unseal(path.read_bytes(), settings=settings)
-    assert on_disk.tries_left(PinRef.AUTH) == 2
+    assert on_disk.files.pin(PinRef.AUTH.aid, PinRef.AUTH.fid).tries_left == 2
     client.verify(PinRef.AUTH, AUTH_PIN)
     client.change_pin(PinRef.SIGN, SIGN_PASSWORD, "NEWPASS1")
     client.close()
     with CardFile.open(path, settings=settings) as f:
-        assert f.card.tries_left(PinRef.AUTH) == 3  # the right PIN refilled it
+        # the right PIN refilled it
+        assert f.card.files.pin(PinRef.AUTH.aid, PinRef.AUTH.fid).tries_left == 3
         reopened = CardClient(open_transport("memory", card=f.card))
         reopened.verify(PinRef.SIGN, "NEWPASS1")
 

@@ -16,33 +16,40 @@ from openmyna.card import (
     SecurityNotSatisfied,
     VirtualCard,
 )
-from openmyna.card.free_space import APPLET_PIN_FID, FREE_SPACE_BYTES
+from openmyna.card.free_space import (
+    APPLET_PIN_FID,
+    FREE_SPACE_BYTES,
+    applets,
+    free_space_left,
+    install_applet,
+    remove_applet,
+)
 from openmyna.card.state import dump_card, load_card
 
 LIBRARY = bytes.fromhex("F0000000010001")  # a library card applet (made-up AID)
 
 
 def test_install_read_and_remove(card: VirtualCard, client: CardClient) -> None:
-    before = card.free_space_left()
+    before = free_space_left(card)
     assert before == FREE_SPACE_BYTES
-    info = card.install_applet(LIBRARY, {0x0101: b"member 000123", 0x0102: b"since 2026"})
+    info = install_applet(card, LIBRARY, {0x0101: b"member 000123", 0x0102: b"since 2026"})
     assert info.access is AppletAccess.ALWAYS
     assert info.file_ids == (0x0101, 0x0102)
-    assert card.free_space_left() == before - len(b"member 000123") - len(b"since 2026")
+    assert free_space_left(card) == before - len(b"member 000123") - len(b"since 2026")
     assert client.read_file(LIBRARY, 0x0101) == b"member 000123"
-    assert [a.aid for a in card.applets()] == [LIBRARY]
-    card.remove_applet(LIBRARY)
-    assert card.applets() == []
-    assert card.free_space_left() == before
+    assert [a.aid for a in applets(card)] == [LIBRARY]
+    remove_applet(card, LIBRARY)
+    assert applets(card) == []
+    assert free_space_left(card) == before
     client.select_application(JPKI_AID)
     with pytest.raises(AppletNotFound):
-        card.remove_applet(LIBRARY)
+        remove_applet(card, LIBRARY)
     with pytest.raises(AppletNotFound):
-        card.remove_applet(JPKI_AID)  # built-in applications stay
+        remove_applet(card, JPKI_AID)  # built-in applications stay
 
 
 def test_an_applet_behind_its_own_pin(card: VirtualCard, client: CardClient) -> None:
-    card.install_applet(LIBRARY, {0x0101: b"points: 120"}, access="pin", pin="2580", pin_tries=4)
+    install_applet(card, LIBRARY, {0x0101: b"points: 120"}, access="pin", pin="2580", pin_tries=4)
     with pytest.raises(SecurityNotSatisfied):
         client.read_file(LIBRARY, 0x0101)
     client.select_file(APPLET_PIN_FID)
@@ -51,16 +58,16 @@ def test_an_applet_behind_its_own_pin(card: VirtualCard, client: CardClient) -> 
     _, sw = client._send(bytes.fromhex("002000800432353830"))
     assert sw == 0x9000
     assert client.read_file(LIBRARY, 0x0101) == b"points: 120"
-    assert card.applets()[0].access is AppletAccess.PIN
+    assert applets(card)[0].access is AppletAccess.PIN
 
 
 def test_space_is_limited(card: VirtualCard) -> None:
-    card.install_applet(LIBRARY, {0x0001: bytes(FREE_SPACE_BYTES - 10)})
+    install_applet(card, LIBRARY, {0x0001: bytes(FREE_SPACE_BYTES - 10)})
     with pytest.raises(FreeSpaceFull) as caught:
-        card.install_applet(bytes.fromhex("F0000000010002"), {0x0001: bytes(11)})
+        install_applet(card, bytes.fromhex("F0000000010002"), {0x0001: bytes(11)})
     assert caught.value.code == "CARD_FREE_SPACE_FULL"
-    card.install_applet(bytes.fromhex("F0000000010002"), {0x0001: bytes(10)})
-    assert card.free_space_left() == 0
+    install_applet(card, bytes.fromhex("F0000000010002"), {0x0001: bytes(10)})
+    assert free_space_left(card) == 0
 
 
 @pytest.mark.parametrize(
@@ -83,21 +90,21 @@ def test_refused_applets(
     card: VirtualCard, aid: bytes, files: dict[int, bytes], kwargs: dict[str, str], error: type
 ) -> None:
     with pytest.raises(error):
-        card.install_applet(aid, files, **kwargs)  # type: ignore[arg-type]
-    assert card.applets() == []
+        install_applet(card, aid, files, **kwargs)  # type: ignore[arg-type]
+    assert applets(card) == []
 
 
 def test_the_same_aid_twice(card: VirtualCard) -> None:
-    card.install_applet(LIBRARY, {1: b"x"})
+    install_applet(card, LIBRARY, {1: b"x"})
     with pytest.raises(AppletExists):
-        card.install_applet(LIBRARY, {1: b"y"})
+        install_applet(card, LIBRARY, {1: b"y"})
 
 
 def test_applets_are_part_of_the_card_state(card: VirtualCard) -> None:
     changes: list[int] = []
     card.on_change = lambda: changes.append(1)
-    card.install_applet(LIBRARY, {0x0101: b"kept"}, access="pin", pin="1234", label="図書館")
+    install_applet(card, LIBRARY, {0x0101: b"kept"}, access="pin", pin="1234", label="図書館")
     assert changes == [1]
     again = load_card(dump_card(card))
-    assert again.applets() == card.applets()
-    assert again.applets()[0].label == "図書館"
+    assert applets(again) == applets(card)
+    assert applets(again)[0].label == "図書館"

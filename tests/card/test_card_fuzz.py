@@ -155,7 +155,7 @@ class CardMachine(RuleBasedStateMachine):
     def counters_match_the_model(self) -> None:
         for (aid, fid), left in self.tries.items():
             assert left >= 0
-            assert self.card.pin(aid, fid).tries_left == left
+            assert self.card.files.pin(aid, fid).tries_left == left
 
 
 TestCardMachine = CardMachine.TestCase

@@ -16,6 +16,7 @@ from openmyna.card import (
     PinWrong,
     VirtualCard,
 )
+from openmyna.card.personalize import reset_pin
 from openmyna.card.pin import PinState
 
 
@@ -60,15 +61,15 @@ def test_the_counter_reset_at_the_municipality(card: VirtualCard, client: CardCl
     for _ in range(5):
         with pytest.raises((PinWrong, PinLocked)):
             client.verify(PinRef.SIGN, "NOPE1234")
-    card.reset_pin(PinRef.SIGN)
+    reset_pin(card, PinRef.SIGN)
     assert client.tries_left(PinRef.SIGN) == 5
     client.verify(PinRef.SIGN, SIGN_PASSWORD)
-    card.reset_pin(PinRef.SIGN, "NEWPASS99")
+    reset_pin(card, PinRef.SIGN, "NEWPASS99")
     with pytest.raises(PinWrong):
         client.verify(PinRef.SIGN, SIGN_PASSWORD)
     client.verify(PinRef.SIGN, "NEWPASS99")
     with pytest.raises(PinFormatInvalid):
-        card.reset_pin(PinRef.AUTH, "12")
+        reset_pin(card, PinRef.AUTH, "12")
 
 
 def test_the_face_pin_is_the_number(client: CardClient) -> None:

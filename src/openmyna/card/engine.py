@@ -1,14 +1,11 @@
-"""The virtual My Number Card: applications, files, security state and APDU dispatch.
+"""The virtual My Number Card's ISO/IEC 7816-4 side: APDU dispatch and security state.
 
 ``VirtualCard.transmit`` takes a command APDU and returns the response APDU, exactly as a
-card in a reader does; it never raises. The card has applications selected by AID (the JPKI
-AP, the 券面事項入力補助AP, the 券面AP and applets in the free space), each a flat set of
-elementary files selected by a 2-byte file id:
-
-- binary EFs (certificates, the token, the 券面 data), readable always or after a PIN;
-- PIN EFs, verified and changed while selected;
-- key EFs (RSA-2048, generated here and never exported), used by the sign command while
-  selected and after their PIN.
+card in a reader does; it never raises. It answers SELECT (by AID, by file id, back to the
+MF), READ BINARY, VERIFY, CHANGE REFERENCE DATA and the JPKI sign command over the card's
+file model (``files``: applications, EFs and their access conditions). What the files hold
+is the issuer's business (``personalize``, ``free_space``): nothing here writes them except
+the PIN counters and values that the commands change.
 
 Security state (the PINs verified in this session) belongs to the selected application: it
 is cleared when another application is selected and on ``reset`` (power cycle). PIN retry
@@ -20,11 +17,7 @@ outcome of a PIN attempt.
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -38,13 +31,8 @@ from openmyna.card.apdu import (
     respond,
     sw_tries_left,
 )
-from openmyna.card.layout import JPKI_AID, KeyRef, PinRef
-from openmyna.card.pin import PinState
+from openmyna.card.files import EF, Application, BinaryEF, FileTree, KeyEF, PinEF
 from openmyna.card.tlv import encode_length, split_digest_info, tlv
-
-if TYPE_CHECKING:
-    from openmyna.card.free_space import AppletAccess, AppletInfo
-    from openmyna.card.personalize import Personalization
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +40,6 @@ log = logging.getLogger(__name__)
 #: IFSC 254, no historical bytes, TCK 0x14.
 MY_NUMBER_CARD_ATR = bytes.fromhex("3BE000FF8131FE4514")
 
-KEY_BITS = 2048
-RSA_EXPONENT = 65537
 _PKCS1_OVERHEAD = 11
 
 INS_SELECT = 0xA4
@@ -63,67 +49,6 @@ INS_CHANGE_REFERENCE_DATA = 0x24
 INS_COMPUTE_SIGNATURE = 0x2A
 CLA_ISO = 0x00
 CLA_PROPRIETARY = 0x80
-
-
-class AppKind(StrEnum):
-    """What an application on the card is."""
-
-    JPKI = "jpki"
-    TEXT = "text"
-    FACE = "face"
-    APPLET = "applet"
-
-
-@dataclass
-class BinaryEF:
-    """A transparent EF; ``read_pin`` is the PIN EF that must be verified to read it."""
-
-    fid: int
-    data: bytes
-    read_pin: int | None = None
-
-
-@dataclass
-class PinEF:
-    """An EF holding a PIN (verify and change it while selected)."""
-
-    fid: int
-    pin: PinState
-
-
-@dataclass
-class KeyEF:
-    """An EF holding an RSA private key usable after ``pin_fid`` is verified."""
-
-    fid: int
-    key: rsa.RSAPrivateKey
-    pin_fid: int
-
-
-EF = BinaryEF | PinEF | KeyEF
-
-
-@dataclass
-class Application:
-    """An application (DF) on the card: an AID and its EFs by file id."""
-
-    aid: bytes
-    kind: AppKind
-    label: str = ""
-    files: dict[int, EF] = field(default_factory=dict)
-
-    def add(self, ef: EF) -> None:
-        """Add or replace an EF."""
-        self.files[ef.fid] = ef
-
-    def size(self) -> int:
-        """Bytes of binary data held (what the free space counts)."""
-        return sum(len(f.data) for f in self.files.values() if isinstance(f, BinaryEF))
-
-
-def new_key() -> rsa.RSAPrivateKey:
-    """A fresh RSA-2048 key, generated on the card."""
-    return rsa.generate_private_key(public_exponent=RSA_EXPONENT, key_size=KEY_BITS)
 
 
 def sign_pkcs1(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
@@ -156,22 +81,14 @@ class VirtualCard:
         self, card_id: str, applications: list[Application], *, personalized: bool = False
     ) -> None:
         self.card_id = card_id
-        self._apps: dict[bytes, Application] = {a.aid: a for a in applications}
+        #: The applications and their EFs; the issuer's functions add and remove them.
+        self.files = FileTree(applications)
         self.personalized = personalized
         #: Called after any change of persistent state (PIN counters, PINs, applets).
         self.on_change: Callable[[], None] | None = None
         self._app: Application | None = None
         self._ef: EF | None = None
         self._verified: set[int] = set()
-
-    # --- construction -----------------------------------------------------------------------
-
-    @classmethod
-    def new(cls, card_id: str | None = None) -> VirtualCard:
-        """A blank card with its two JPKI keys generated inside (personalise it next)."""
-        from openmyna.card.jpki import blank_jpki_application
-
-        return cls(card_id or secrets.token_hex(8), [blank_jpki_application()])
 
     # --- the card's surface -----------------------------------------------------------------
 
@@ -195,105 +112,6 @@ class VirtualCard:
         self._ef = None
         self._verified.clear()
 
-    def application(self, aid: bytes) -> Application | None:
-        """The application with ``aid`` (issuer and test use; the holder uses APDUs)."""
-        return self._apps.get(aid)
-
-    def applications(self) -> list[Application]:
-        """Every application on the card, in installation order."""
-        return list(self._apps.values())
-
-    def public_key(self, aid: bytes, fid: int) -> rsa.RSAPublicKey:
-        """The public half of a key EF (what issuance sends to the CA)."""
-        ef = self._file(aid, fid)
-        if not isinstance(ef, KeyEF):
-            raise KeyError("not a key EF")
-        return ef.key.public_key()
-
-    def pin(self, aid: bytes, fid: int) -> PinState:
-        """A PIN's state (the issuer's view: counters and rules, never the value)."""
-        ef = self._file(aid, fid)
-        if not isinstance(ef, PinEF):
-            raise KeyError("not a PIN EF")
-        return ef.pin
-
-    # --- issuer operations (not reachable through APDUs) -------------------------------------
-
-    def personalize(self, p: Personalization) -> None:
-        """Write an issued holder's certificates, PINs and 券面 data (once)."""
-        from openmyna.card.personalize import personalize
-
-        personalize(self, p)
-
-    def jpki_public_key(self, key: KeyRef) -> rsa.RSAPublicKey:
-        """The public half of a JPKI key, for the CA to certify."""
-        return self.public_key(JPKI_AID, key.fid)
-
-    def tries_left(self, pin: PinRef) -> int:
-        """A PIN's remaining tries (the counter's view)."""
-        return self.pin(pin.aid, pin.fid).tries_left
-
-    def reset_pin(self, pin: PinRef, new_value: str | None = None) -> None:
-        """PIN reset at the counter (初期化): refill the counter, optionally set a new value."""
-        from openmyna.card.personalize import reset_pin
-
-        reset_pin(self, pin, new_value)
-
-    def install_applet(
-        self,
-        aid: bytes,
-        files: Mapping[int, bytes],
-        *,
-        access: AppletAccess | str = "always",
-        pin: str | None = None,
-        pin_tries: int = 3,
-        label: str = "",
-    ) -> AppletInfo:
-        """Install an applet in the free space (空き領域); see ``free_space``."""
-        from openmyna.card.free_space import AppletAccess, install_applet
-
-        return install_applet(
-            self,
-            aid,
-            files,
-            access=AppletAccess(access),
-            pin=pin,
-            pin_tries=pin_tries,
-            label=label,
-        )
-
-    def remove_applet(self, aid: bytes) -> None:
-        """Remove an applet from the free space."""
-        from openmyna.card.free_space import remove_applet
-
-        remove_applet(self, aid)
-
-    def applets(self) -> list[AppletInfo]:
-        """The applets installed in the free space."""
-        from openmyna.card.free_space import applets
-
-        return applets(self)
-
-    def free_space_left(self) -> int:
-        """Bytes of free space still available."""
-        from openmyna.card.free_space import free_space_left
-
-        return free_space_left(self)
-
-    def _file(self, aid: bytes, fid: int) -> EF:
-        app = self._apps.get(aid)
-        if app is None or fid not in app.files:
-            raise KeyError("no such EF")
-        return app.files[fid]
-
-    def _add_application(self, app: Application) -> None:
-        self._apps[app.aid] = app
-
-    def _remove_application(self, aid: bytes) -> None:
-        if self._app is not None and self._app.aid == aid:
-            self.reset()
-        del self._apps[aid]
-
     def changed(self) -> None:
         """Tell the owner (e.g. the card file) that persistent state changed."""
         if self.on_change is not None:
@@ -302,6 +120,8 @@ class VirtualCard:
     # --- dispatch ---------------------------------------------------------------------------
 
     def _dispatch(self, c: CommandAPDU) -> bytes:
+        if self._app is not None and self.files.application(self._app.aid) is not self._app:
+            self.reset()  # the issuer removed the selected application: nothing stays selected
         cla_sw = _check_cla(c.cla)
         if cla_sw is not None:
             return respond(cla_sw)
@@ -333,7 +153,7 @@ class VirtualCard:
             return respond(SW.OK)
         if len(c.data) > 16:
             return respond(SW.WRONG_LENGTH)
-        app = self._apps.get(c.data)
+        app = self.files.application(c.data)
         if app is None:
             return respond(SW.FILE_NOT_FOUND)
         if app is not self._app:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from openmyna.card.engine import AppKind, Application, BinaryEF, PinEF
+from openmyna.card.files import AppKind, Application, BinaryEF, PinEF
 from openmyna.card.images import face_placeholder, text_placeholder
 from openmyna.card.layout import (
     EF_FACE_ENTRIES,

@@ -4,8 +4,8 @@ An applet is an AID with a few binary EFs and one access condition for all of th
 by anyone who selects it (``ALWAYS``), or only after its own PIN (``PIN``, EF 0010, 4–8
 digits) is verified. Holders read applets with the same SELECT / VERIFY / READ BINARY APDUs
 as the built-in applications. On a real card, installing needs the issuer's keys and a
-secure channel; here ``install_applet`` on the card object stands in for that step, done by
-whoever holds the card file (the issuing municipality's counter, a service at enrolment).
+secure channel; here ``install_applet(card, …)`` stands in for that step, done by whoever
+holds the card file (the issuing municipality's counter, a service at enrolment).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from openmyna.card.engine import AppKind, Application, BinaryEF, PinEF, VirtualCard
+from openmyna.card.engine import VirtualCard
 from openmyna.card.errors import AppletExists, AppletNotFound, FreeSpaceFull, InvalidApplet
+from openmyna.card.files import AppKind, Application, BinaryEF, PinEF
 from openmyna.card.layout import BUILT_IN_AIDS
 from openmyna.card.pin import PinRule, PinState
 
@@ -54,7 +55,7 @@ def _info(app: Application) -> AppletInfo:
 
 def applets(card: VirtualCard) -> list[AppletInfo]:
     """The applets in the free space."""
-    return [_info(a) for a in card.applications() if a.kind is AppKind.APPLET]
+    return [_info(a) for a in card.files.applications() if a.kind is AppKind.APPLET]
 
 
 def free_space_left(card: VirtualCard) -> int:
@@ -67,17 +68,18 @@ def install_applet(
     aid: bytes,
     files: Mapping[int, bytes],
     *,
-    access: AppletAccess = AppletAccess.ALWAYS,
+    access: AppletAccess | str = AppletAccess.ALWAYS,
     pin: str | None = None,
     pin_tries: int = 3,
     label: str = "",
 ) -> AppletInfo:
     """Install an applet (AID 5–16 bytes, up to 16 files); refused if it does not fit."""
+    mode = AppletAccess(access)
     if not 5 <= len(aid) <= 16:
         raise InvalidApplet("an AID has 5-16 bytes")
     if aid in BUILT_IN_AIDS:
         raise AppletExists("that AID belongs to a built-in application")
-    if card.application(aid) is not None:
+    if card.files.application(aid) is not None:
         raise AppletExists("an applet with that AID is installed")
     if not files or len(files) > MAX_FILES:
         raise InvalidApplet(f"an applet has 1-{MAX_FILES} files")
@@ -91,7 +93,7 @@ def install_applet(
         raise FreeSpaceFull("the applet does not fit in the free space", needed=size)
     app = Application(bytes(aid), AppKind.APPLET, label)
     read_pin: int | None = None
-    if access is AppletAccess.PIN:
+    if mode is AppletAccess.PIN:
         if pin is None:
             raise InvalidApplet("an applet read after a PIN needs the PIN")
         app.add(PinEF(APPLET_PIN_FID, PinState.new(PinRule.APPLET_PIN, pin, max_tries=pin_tries)))
@@ -100,15 +102,15 @@ def install_applet(
         raise InvalidApplet("a PIN is only used with access=pin")
     for fid, data in files.items():
         app.add(BinaryEF(fid, bytes(data), read_pin=read_pin))
-    card._add_application(app)
+    card.files.add(app)
     card.changed()
     return _info(app)
 
 
 def remove_applet(card: VirtualCard, aid: bytes) -> None:
     """Remove an installed applet and free its space."""
-    app = card.application(aid)
+    app = card.files.application(aid)
     if app is None or app.kind is not AppKind.APPLET:
         raise AppletNotFound("no applet with that AID")
-    card._remove_application(aid)
+    card.files.remove(aid)  # the engine drops its selection of it before the next command
     card.changed()

@@ -15,7 +15,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from openmyna.card.engine import VirtualCard
 from openmyna.card.layout import KeyRef
-from openmyna.card.personalize import DataSigner, HolderData, Personalization, check_pins
+from openmyna.card.personalize import (
+    DataSigner,
+    HolderData,
+    Personalization,
+    check_pins,
+    jpki_public_key,
+    new_card,
+    personalize,
+)
 from openmyna.clock import Clock
 from openmyna.config import Settings
 from openmyna.errors import OpenMynaError, Unavailable
@@ -93,10 +101,10 @@ def make_card(
 
     The signature certificate is None when the issuer refuses it for a resident under 15.
     """
-    card = VirtualCard.new()
+    card = new_card()
     auth_kind, sign_kind = cert_kinds()
     auth_cert = issuer.issue_auth_cert(
-        card.jpki_public_key(KeyRef.AUTH),
+        jpki_public_key(card, KeyRef.AUTH),
         resident_code=entry.resident_code,
         date_of_birth=entry.date_of_birth,
         card_expiry=card_expiry,
@@ -105,7 +113,7 @@ def make_card(
     sign_cert: x509.Certificate | None
     try:
         sign_cert = issuer.issue_sign_cert(
-            card.jpki_public_key(KeyRef.SIGN),
+            jpki_public_key(card, KeyRef.SIGN),
             resident_code=entry.resident_code,
             name=entry.name,
             address=entry.address,
@@ -137,5 +145,5 @@ def make_card(
         signer=signer,
     )
     check_pins(p)
-    card.personalize(p)
+    personalize(card, p)
     return card, auth_cert, sign_cert

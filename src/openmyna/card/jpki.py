@@ -25,8 +25,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from openmyna.card.engine import AppKind, Application, BinaryEF, KeyEF, PinEF, new_key
 from openmyna.card.errors import CardStateError
+from openmyna.card.files import AppKind, Application, BinaryEF, KeyEF, PinEF, new_key
 from openmyna.card.layout import (
     EF_AUTH_CA,
     EF_AUTH_CERT,

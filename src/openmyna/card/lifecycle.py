@@ -48,7 +48,7 @@ from openmyna.card.models import (
     IssuedCard,
     StatusReason,
 )
-from openmyna.card.personalize import DataSigner
+from openmyna.card.personalize import DataSigner, reset_pin
 from openmyna.card.pin import PinRule
 from openmyna.card.register import (
     Register,
@@ -496,7 +496,7 @@ class CardLifecycle:
         self._current_identity(record.resident_code)
         if new_value is not None:
             pin.rule.require(new_value)
-        card.reset_pin(pin, new_value)
+        reset_pin(card, pin, new_value)
         with self.store.transaction() as s:
             self.register.audit(
                 s,

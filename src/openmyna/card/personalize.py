@@ -1,24 +1,28 @@
-"""Personalisation: writing an issued holder's certificates, PINs and 券面 data to a card.
+"""The issuer's writes to a card: a blank card, personalisation and the counter's PIN reset.
 
-This is the issuer's step (the municipality's card issuance, with J-LIS's data): it runs on
-the card object once, after the JPKI keys were generated inside it and the CA certified
-their public halves. It is not reachable through APDUs.
+A blank card (``new_card``) holds the JPKI AP with its two keys generated inside.
+Personalisation is the issuer's step (the municipality's card issuance, with J-LIS's data):
+it runs on the card object once, after the CA certified the keys' public halves
+(``jpki_public_key``), and writes the certificates and PINs into the JPKI AP and installs the
+券面事項入力補助AP and the 券面AP. None of this is reachable through APDUs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from openmyna.card.engine import VirtualCard
 from openmyna.card.errors import CardStateError
 from openmyna.card.face_ap import face_application
-from openmyna.card.jpki import personalize_jpki
-from openmyna.card.layout import JPKI_AID, PinRef
+from openmyna.card.jpki import blank_jpki_application, personalize_jpki
+from openmyna.card.layout import JPKI_AID, KeyRef, PinRef
 from openmyna.card.pin import PinRule
 from openmyna.card.text_ap import CardItems, text_application
 
@@ -66,6 +70,16 @@ class Personalization:
     signer: DataSigner
 
 
+def new_card(card_id: str | None = None) -> VirtualCard:
+    """A blank card with its two JPKI keys generated inside (personalise it next)."""
+    return VirtualCard(card_id or secrets.token_hex(8), [blank_jpki_application()])
+
+
+def jpki_public_key(card: VirtualCard, key: KeyRef) -> rsa.RSAPublicKey:
+    """The public half of a JPKI key, for the CA to certify."""
+    return card.files.public_key(JPKI_AID, key.fid)
+
+
 def check_pins(p: Personalization) -> None:
     """Refuse PINs that break their rules before anything is written."""
     PinRule.AUTH_PIN.require(p.auth_pin)
@@ -81,7 +95,7 @@ def personalize(card: VirtualCard, p: Personalization) -> None:
     if card.personalized:
         raise CardStateError("the card is already personalised")
     check_pins(p)
-    jpki = card.application(JPKI_AID)
+    jpki = card.files.application(JPKI_AID)
     if jpki is None:
         raise CardStateError("the card has no JPKI AP")
     h = p.holder
@@ -112,15 +126,15 @@ def personalize(card: VirtualCard, p: Personalization) -> None:
         auth_pin=p.auth_pin,
         sign_password=p.sign_password,
     )
-    card._add_application(text)
-    card._add_application(face)
+    card.files.add(text)
+    card.files.add(face)
     card.personalized = True
     card.changed()
 
 
 def reset_pin(card: VirtualCard, pin: PinRef, new_value: str | None = None) -> None:
     """The counter's PIN reset (初期化): refill the counter, optionally with a new value."""
-    state = card.pin(pin.aid, pin.fid)
+    state = card.files.pin(pin.aid, pin.fid)
     if new_value is None:
         state.tries_left = state.max_tries
     else:

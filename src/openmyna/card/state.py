@@ -14,7 +14,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from openmyna.card.engine import EF, AppKind, Application, BinaryEF, KeyEF, PinEF, VirtualCard
+from openmyna.card.engine import VirtualCard
+from openmyna.card.files import EF, AppKind, Application, BinaryEF, KeyEF, PinEF
 from openmyna.card.pin import PinState
 
 FORMAT = 1
@@ -72,7 +73,7 @@ def dump_card(card: VirtualCard) -> bytes:
                 "label": app.label,
                 "files": [_dump_ef(ef) for ef in app.files.values()],
             }
-            for app in card.applications()
+            for app in card.files.applications()
         ],
     }
     return json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from openmyna.card.engine import AppKind, Application, BinaryEF, PinEF
+from openmyna.card.files import AppKind, Application, BinaryEF, PinEF
 from openmyna.card.layout import (
     EF_TEXT_DIGESTS,
     EF_TEXT_ITEMS,

@@ -55,14 +55,14 @@ def issue_jpki(card: VirtualCard, jpki: Jpki, serial: int) -> IssuedCerts:
     code = base + str(resident_code_check_digit(base))
     expiry = jpki.clock.today() + dt.timedelta(days=3650)
     auth = jpki.issue_auth_cert(
-        card.public_key(JPKI_AID, EF_AUTH_KEY),
+        card.files.public_key(JPKI_AID, EF_AUTH_KEY),
         resident_code=code,
         date_of_birth=BORN,
         card_expiry=expiry,
         card_id=card.card_id,
     )
     sign = jpki.issue_sign_cert(
-        card.public_key(JPKI_AID, EF_SIGN_KEY),
+        card.files.public_key(JPKI_AID, EF_SIGN_KEY),
         resident_code=code,
         name="番号 花子",
         address="東京都千代田区永田町一丁目7番1号",
@@ -74,7 +74,7 @@ def issue_jpki(card: VirtualCard, jpki: Jpki, serial: int) -> IssuedCerts:
     certs = IssuedCerts(
         auth, sign, jpki.ca_certificate(CertKind.AUTH), jpki.ca_certificate(CertKind.SIGN)
     )
-    app = card.application(JPKI_AID)
+    app = card.files.application(JPKI_AID)
     assert app is not None
     personalize_jpki(
         app,

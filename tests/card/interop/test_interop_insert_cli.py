@@ -14,9 +14,9 @@ from interop_support import PCSCD_POLL_SECONDS, issue_jpki
 
 from openmyna.card.cardfile import CardFile, unseal
 from openmyna.card.client import CardClient
-from openmyna.card.engine import VirtualCard
 from openmyna.card.errors import CardFileInvalid, CardInUse, PinWrong
 from openmyna.card.layout import EF_AUTH_PIN, JPKI_AID, PinRef
+from openmyna.card.personalize import new_card
 from openmyna.card.transport.pcsc import PcscTransport, wait_for_card
 from openmyna.config import Settings
 from openmyna.pki import Jpki
@@ -26,7 +26,7 @@ CARD_CLI = "from openmyna.card.cli import app; app()"
 
 def _auth_tries_on_disk(path: Path, settings: Settings) -> int:
     card, _key = unseal(path.read_bytes(), settings=settings)
-    return card.pin(JPKI_AID, EF_AUTH_PIN).tries_left
+    return card.files.pin(JPKI_AID, EF_AUTH_PIN).tries_left
 
 
 def test_insert_serves_the_file_and_saves_pin_counters(
@@ -35,7 +35,7 @@ def test_insert_serves_the_file_and_saves_pin_counters(
     reader, port = vpcd_slot
     settings = Settings(data_dir=tmp_path / "holder")
     settings.ensure_data_dir()
-    card = VirtualCard.new()
+    card = new_card()
     certs = issue_jpki(card, interop_jpki, serial=77)
     path = tmp_path / "card.omc"
     CardFile.create(path, card, settings=settings).close()
@@ -74,7 +74,7 @@ def test_insert_serves_the_file_and_saves_pin_counters(
     time.sleep(PCSCD_POLL_SECONDS + 0.1)
 
     with CardFile.open(path, settings=settings) as reopened:  # the lock is released
-        assert reopened.card.pin(JPKI_AID, EF_AUTH_PIN).tries_left == 2
+        assert reopened.card.files.pin(JPKI_AID, EF_AUTH_PIN).tries_left == 2
 
 
 def test_insert_refuses_a_foreign_card_file(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from openmyna.card.client import CardClient
 from openmyna.card.engine import VirtualCard
 from openmyna.card.errors import SecurityNotSatisfied
 from openmyna.card.layout import CertSlot, KeyRef, PinRef
+from openmyna.card.personalize import new_card
 from openmyna.card.transport import open_transport
 from openmyna.card.transport.pcsc import PcscTransport
 from openmyna.pki import Jpki
@@ -61,7 +62,7 @@ def _pem(cert: x509.Certificate) -> bytes:
 def issued(vpcd_slot: tuple[str, int], interop_jpki: Jpki) -> Iterator[IssuedCard]:
     """A JPKI-personalised card inserted in a vpcd reader for the whole module."""
     reader, port = vpcd_slot
-    card = VirtualCard.new()
+    card = new_card()
     certs = issue_jpki(card, interop_jpki, serial=42)
     with card_in_reader(card, reader, port):
         yield IssuedCard(
