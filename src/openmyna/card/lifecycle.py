@@ -15,7 +15,9 @@ role) and runs the steps a municipality's counter and J-LIS take:
   **expiry** on the day after the validity ends (``check_deadlines``, against the clock).
 
 Registry events arrive through a durable bus consumer (``card-lifecycle``), applied once
-each with the bus's inbox; card events leave through the transactional outbox.
+each with the bus's inbox; card events leave through the transactional outbox. The rows of
+each step (status changes, the issued card, audit, staged events) are written by
+``register.Register``; the effects of registry events and the moves by ``registry_events``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import select
 
 from openmyna.bus import Bus, Event, idempotent, relay
 from openmyna.card import rules
@@ -39,7 +41,6 @@ from openmyna.card.issuance import CertificateIssuer, make_card, open_jpki
 from openmyna.card.layout import PinRef
 from openmyna.card.models import (
     ApplicationChannel,
-    ApplicationStatus,
     CardApplication,
     CardAuditEntry,
     CardEventType,
@@ -55,11 +56,9 @@ from openmyna.card.register import (
     application_of,
     checked,
     record_of,
-    serial_hex,
     who,
 )
 from openmyna.card.registry_events import (
-    AWAITING_CONTINUATION,
     SUBJECTS,
     RegistryEffects,
 )
@@ -69,7 +68,6 @@ from openmyna.card.tables import (
     applications,
     audit_log,
     cards,
-    moves,
     outbox,
     processed_events,
 )
@@ -327,54 +325,20 @@ class CardLifecycle:
             text_pin=text_pin or auth_pin,
         )
         with self.store.transaction() as s:
-            application = self.register.pending_application(s, resident_code, application_id)
-            previous = self.register.valid_row(s, resident_code)
-            if previous is not None:
-                if not replace:
-                    raise CardTransitionRefused("the person already holds a valid card")
-                self.register.transition(
-                    s,
-                    previous,
-                    CardStatus.REVOKED,
-                    StatusReason.REISSUED,
-                    CardEventType.REVOKED,
-                    actor=actor,
-                    reason="reissued",
-                )
-            values = {
-                "card_id": card.card_id,
-                "resident_code": resident_code,
-                "lg_code": entry.lg_code,
-                "application_id": application["application_id"],
-                "status": CardStatus.ACTIVE.value,
-                "status_reason": None,
-                "issued_on": today,
-                "expires_on": expiry,
-                "auth_cert_serial": serial_hex(auth_cert),
-                "sign_cert_serial": serial_hex(sign_cert),
-                "updated_at": self.clock.now(),
-            }
-            s.execute(insert(cards).values(values))
-            s.execute(
-                update(applications)
-                .where(applications.c.application_id == application["application_id"])
-                .values(
-                    status=ApplicationStatus.ISSUED.value,
-                    card_id=card.card_id,
-                    updated_at=self.clock.now(),
-                )
-            )
-            event_id = self.register.stage(s, CardEventType.ISSUED, values, None)
-            self.register.audit(
+            row = self.register.record_issued(
                 s,
-                CardEventType.ISSUED.value,
+                card.card_id,
+                resident_code,
+                lg_code=entry.lg_code,
+                application_id=application_id,
+                replace=replace,
+                issued_on=today,
+                expires_on=expiry,
+                auth_cert=auth_cert,
+                sign_cert=sign_cert,
                 actor=actor,
                 reason=f"{reason}; identity check: {check}",
-                card_id=card.card_id,
-                resident_code=resident_code,
-                event_id=event_id,
             )
-            row = self.register.card_row(s, card.card_id)
         self.relay()
         return IssuedCard(record_of(row), card)
 
@@ -421,18 +385,19 @@ class CardLifecycle:
     ) -> CardRecord:
         actor, reason = who(actor, reason)
         with self.store.transaction() as s:
-            row = self.register.card_row(s, card_id)
-            current = CardStatus(row["status"])
-            if current not in allowed or (
-                only_reason is not None and row["status_reason"] != only_reason.value
-            ):
-                raise CardTransitionRefused(
-                    f"a {current.value} card cannot go to {status.value}", card_id=card_id
-                )
-            self.register.transition(s, row, status, why, event, actor=actor, reason=reason)
-            result = self.register.card_row(s, card_id)
+            row = self.register.change_status(
+                s,
+                card_id,
+                allowed,
+                status,
+                why,
+                event,
+                actor=actor,
+                reason=reason,
+                only_reason=only_reason,
+            )
         self.relay()
-        return record_of(result)
+        return record_of(row)
 
     def report_lost(
         self, card_id: str, *, actor: str = "holder", reason: str = "reported lost"
@@ -513,25 +478,7 @@ class CardLifecycle:
         """The continued-use step (継続利用) at the new municipality after a move-in."""
         actor, reason = who(actor, reason)
         with self.store.transaction() as s:
-            row = self.register.card_row(s, card_id)
-            if row["status"] != CardStatus.ACTIVE.value:
-                raise CardTransitionRefused("only an active card continues after a move")
-            move = (
-                s.execute(select(moves).where(moves.c.resident_code == row["resident_code"]))
-                .mappings()
-                .first()
-            )
-            if move is None or move["state"] != AWAITING_CONTINUATION:
-                raise CardTransitionRefused("no registered move-in awaits the card")
-            s.execute(delete(moves).where(moves.c.resident_code == row["resident_code"]))
-            self.register.audit(
-                s,
-                "card.continued",
-                actor=actor,
-                reason=reason,
-                card_id=card_id,
-                resident_code=row["resident_code"],
-            )
+            self.effects.continue_after_move(s, card_id, actor=actor, reason=reason)
         return self.card(card_id)
 
     def check_deadlines(self) -> list[CardRecord]:

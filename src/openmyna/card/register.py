@@ -16,7 +16,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from openmyna.bus import new_event, stage
-from openmyna.card.errors import CardApplicationNotFound, CardNotFound, IdentityCheckMissing
+from openmyna.card.errors import (
+    CardApplicationNotFound,
+    CardNotFound,
+    CardTransitionRefused,
+    IdentityCheckMissing,
+)
 from openmyna.card.models import (
     ApplicationChannel,
     ApplicationStatus,
@@ -238,3 +243,102 @@ class Register:
             reason=reason,
             cause_event_id=cause_event_id,
         )
+
+    def change_status(
+        self,
+        s: Session,
+        card_id: str,
+        allowed: tuple[CardStatus, ...],
+        status: CardStatus,
+        why: StatusReason | None,
+        event: CardEventType,
+        *,
+        actor: str,
+        reason: str,
+        only_reason: StatusReason | None = None,
+    ) -> Row:
+        """Move a card from one of the ``allowed`` states to ``status``; its new row.
+
+        With ``only_reason`` the card must also be in its state for that reason (a found card
+        is lifted only from a suspension for loss).
+        """
+        row = self.card_row(s, card_id)
+        current = CardStatus(row["status"])
+        if current not in allowed or (
+            only_reason is not None and row["status_reason"] != only_reason.value
+        ):
+            raise CardTransitionRefused(
+                f"a {current.value} card cannot go to {status.value}", card_id=card_id
+            )
+        self.transition(s, row, status, why, event, actor=actor, reason=reason)
+        return self.card_row(s, card_id)
+
+    def record_issued(
+        self,
+        s: Session,
+        card_id: str,
+        resident_code: str,
+        *,
+        lg_code: str,
+        application_id: str | None,
+        replace: bool,
+        issued_on: dt.date,
+        expires_on: dt.date,
+        auth_cert: x509.Certificate,
+        sign_cert: x509.Certificate | None,
+        actor: str,
+        reason: str,
+    ) -> Row:
+        """Record an issued card on the pending application, with its event; its row.
+
+        A valid card of the same person is revoked with ``replace`` (reissue) and refused
+        without it.
+        """
+        application = self.pending_application(s, resident_code, application_id)
+        previous = self.valid_row(s, resident_code)
+        if previous is not None:
+            if not replace:
+                raise CardTransitionRefused("the person already holds a valid card")
+            self.transition(
+                s,
+                previous,
+                CardStatus.REVOKED,
+                StatusReason.REISSUED,
+                CardEventType.REVOKED,
+                actor=actor,
+                reason="reissued",
+            )
+        values = {
+            "card_id": card_id,
+            "resident_code": resident_code,
+            "lg_code": lg_code,
+            "application_id": application["application_id"],
+            "status": CardStatus.ACTIVE.value,
+            "status_reason": None,
+            "issued_on": issued_on,
+            "expires_on": expires_on,
+            "auth_cert_serial": serial_hex(auth_cert),
+            "sign_cert_serial": serial_hex(sign_cert),
+            "updated_at": self.clock.now(),
+        }
+        s.execute(insert(cards).values(values))
+        s.execute(
+            update(applications)
+            .where(applications.c.application_id == application["application_id"])
+            .values(
+                status=ApplicationStatus.ISSUED.value,
+                card_id=card_id,
+                updated_at=self.clock.now(),
+            )
+        )
+        event_id = self.stage(s, CardEventType.ISSUED, values, None)
+        self.audit(
+            s,
+            CardEventType.ISSUED.value,
+            actor=actor,
+            reason=reason,
+            card_id=card_id,
+            resident_code=resident_code,
+            event_id=event_id,
+        )
+        return self.card_row(s, card_id)

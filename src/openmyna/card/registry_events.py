@@ -8,9 +8,10 @@
 | ``registry.moved_out`` | a move awaiting its move-in is recorded for the card holder |
 | ``registry.moved_in`` | too late (``rules.move_in_late``): revoked; else awaiting continued use |
 
-The deadlines that pass without an event (no move-in at all, no continued use) and the end
-of validity are applied by ``apply_deadlines`` (``CardLifecycle.check_deadlines``) against
-the clock.
+The continued-use step at the new municipality (``continue_after_move``,
+``CardLifecycle.record_continued_use``) ends the wait after a move-in. The deadlines that pass
+without an event (no move-in at all, no continued use) and the end of validity are applied by
+``apply_deadlines`` (``CardLifecycle.check_deadlines``) against the clock.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from openmyna.bus import Event
 from openmyna.card import rules
+from openmyna.card.errors import CardTransitionRefused
 from openmyna.card.models import (
     ApplicationChannel,
     ApplicationStatus,
@@ -148,6 +150,28 @@ class RegistryEffects:
                 to_lg_code=str(data["lg_code"]),
                 continuation_due=rules.continuation_due(registered_on),
             )
+        )
+
+    def continue_after_move(self, s: Session, card_id: str, *, actor: str, reason: str) -> None:
+        """The continued-use step (継続利用): the move-in awaiting it no longer ends the card."""
+        row = self.register.card_row(s, card_id)
+        if row["status"] != CardStatus.ACTIVE.value:
+            raise CardTransitionRefused("only an active card continues after a move")
+        move = (
+            s.execute(select(moves).where(moves.c.resident_code == row["resident_code"]))
+            .mappings()
+            .first()
+        )
+        if move is None or move["state"] != AWAITING_CONTINUATION:
+            raise CardTransitionRefused("no registered move-in awaits the card")
+        s.execute(delete(moves).where(moves.c.resident_code == row["resident_code"]))
+        self.register.audit(
+            s,
+            "card.continued",
+            actor=actor,
+            reason=reason,
+            card_id=card_id,
+            resident_code=row["resident_code"],
         )
 
     def apply_deadlines(self, s: Session, today: dt.date) -> list[str]:
