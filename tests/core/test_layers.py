@@ -95,3 +95,69 @@ def test_the_hub_process_loads_no_card_demo_web_or_platform(tmp_path: Path) -> N
     assert "openmyna.network.service" in loaded
     for part in ("openmyna.card", "openmyna.demo", "openmyna.web", "openmyna.platform"):
         assert [m for m in loaded if m == part or m.startswith(part + ".")] == [], part
+
+
+def _top_imports(body: list[ast.stmt], modules: set[str], found: set[str]) -> None:
+    """Add to ``found`` what ``body`` imports when run (not for type checking)."""
+    for node in body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            subs = [f"{node.module}.{a.name}" for a in node.names]
+            subs = [s for s in subs if s in modules]
+            found.update(subs)
+            if len(subs) < len(node.names):
+                found.add(node.module)
+        elif isinstance(node, ast.If | ast.Try):
+            _top_imports(node.body, modules, found)
+            _top_imports(node.orelse, modules, found)
+            for handler in getattr(node, "handlers", []):
+                _top_imports(handler.body, modules, found)
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Module -> the openmyna modules it imports when it is imported (not lazily, not for
+    type checking); ``from pkg import submodule`` counts as the submodule only."""
+    paths: dict[str, Path] = {}
+    for path in SRC.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        name = ".".join(path.relative_to(SRC.parent).with_suffix("").parts)
+        paths[name.removesuffix(".__init__")] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        found: set[str] = set()
+        _top_imports(ast.parse(path.read_text(encoding="utf-8")).body, set(paths), found)
+        graph[name] = {m for m in found if m in paths and m != name}
+    return graph
+
+
+def test_no_import_cycle_among_modules() -> None:
+    graph = _module_graph()
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+    path: list[str] = []
+
+    def walk(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append([*path[path.index(nxt) :], nxt])
+            elif nxt not in state:
+                walk(nxt)
+        path.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            walk(node)
+    assert cycles == []
+
+
+def test_the_card_engine_is_iso_7816_only() -> None:
+    """The engine knows commands and files, nothing of the applets or of issuance."""
+    imported = _module_graph()["openmyna.card.engine"]
+    assert imported <= {"openmyna.card.apdu", "openmyna.card.files", "openmyna.card.tlv"}

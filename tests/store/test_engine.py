@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import Integer, MetaData, String, inspect, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from conftest import make_settings
 from openmyna.config import Settings
 from openmyna.errors import Conflict, InvalidInput, Unavailable
 from openmyna.store import (
@@ -179,11 +178,10 @@ def test_database_errors_leave_the_store_as_domain_errors(
         store.close()
 
 
-@pytest.mark.pg
-def test_a_lost_connection_is_unavailable(tmp_path: Path, kind: StoreKind) -> None:
-    """The server ends the session mid-transaction: the store says Unavailable (SQLite has no
-    connection to lose)."""
-    settings = make_settings("postgresql", tmp_path)
+def test_a_lost_connection_is_unavailable(settings: Settings, kind: StoreKind) -> None:
+    """The server ends the session mid-transaction: the store says Unavailable."""
+    if settings.database_url is None:
+        pytest.skip("SQLite runs in the process: there is no connection to lose")
     store = open_store(settings, kind.name, "lost")
     try:
         with pytest.raises(StoreUnavailable), store.transaction() as s:
@@ -192,3 +190,19 @@ def test_a_lost_connection_is_unavailable(tmp_path: Path, kind: StoreKind) -> No
             s.add(Note(id=1, text="after"))
     finally:
         store.drop()
+
+
+def test_owner_only_files_are_written_whole(tmp_path: Path) -> None:
+    """``write_new`` creates once (racers agree), ``replace`` swaps content; both 0600."""
+    from openmyna.store import files
+
+    key = tmp_path / "keys" / "a.key"
+    files.private_dir(key.parent)
+    assert files.write_new(key, b"first")
+    assert not files.write_new(key, b"second")  # exists: left as it was
+    assert key.read_bytes() == b"first"
+    files.replace(key, b"third")
+    assert key.read_bytes() == b"third"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert (key.parent.stat().st_mode & 0o777) == 0o700
+    assert sorted(p.name for p in key.parent.iterdir()) == ["a.key"]  # no temporary left

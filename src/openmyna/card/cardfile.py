@@ -47,6 +47,7 @@ from openmyna.card.errors import (
 from openmyna.card.signer import card_dir
 from openmyna.card.state import dump_card, load_card
 from openmyna.config import Settings
+from openmyna.store import files
 
 MAGIC = b"OMYNACRD"
 VERSION = 1
@@ -61,16 +62,10 @@ _SCRYPT_N = 2**15
 def _storage_key(settings: Settings) -> bytes:
     """The installation's card storage key, created on first use."""
     path = card_dir(settings) / STORAGE_KEY_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_bytes()
-        if len(key) != 32:
-            raise CardFileInvalid("the card storage key in the data dir is damaged") from None
-        return key
-    key = secrets.token_bytes(32)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key)
+    files.write_new(path, secrets.token_bytes(32))  # unless it exists: then that one is used
+    key = path.read_bytes()
+    if len(key) != 32:
+        raise CardFileInvalid("the card storage key in the data dir is damaged")
     return key
 
 
@@ -156,25 +151,6 @@ def _lock(path: Path) -> int:
     return fd
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 class CardFile:
     """An open card file: the card inside, saved after every change of its state."""
 
@@ -236,7 +212,7 @@ class CardFile:
         """Seal the card's current state into the file (atomically)."""
         if self._lock_fd is None:
             raise CardInUse("the card file is closed")
-        _atomic_write(self.path, self._key.seal(dump_card(self.card)))
+        files.replace(self.path, self._key.seal(dump_card(self.card)))
 
     def close(self) -> None:
         """Release the file (state is already saved)."""

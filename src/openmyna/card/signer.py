@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 from openmyna.clock import Clock
 from openmyna.config import Settings
 from openmyna.errors import KeyFileError
+from openmyna.store import files
 
 KEY_FILE = "data_signer.key"
 CERT_FILE = "data_signer.crt"
@@ -40,12 +41,6 @@ def card_dir(settings: Settings) -> Path:
     path = settings.ensure_data_dir() / "card"
     path.mkdir(mode=0o700, exist_ok=True)
     return path
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
 
 
 class CardDataSigner:
@@ -112,7 +107,7 @@ class CardDataSigner:
             if not key_path.exists():
                 signer = cls.generate(clock)
                 cert_path.unlink(missing_ok=True)
-                _write_private(
+                files.write_new(
                     key_path,
                     signer._key.private_bytes(
                         serialization.Encoding.PEM,
@@ -120,7 +115,9 @@ class CardDataSigner:
                         serialization.NoEncryption(),
                     ),
                 )
-                cert_path.write_bytes(signer.certificate.public_bytes(serialization.Encoding.PEM))
+                files.replace(
+                    cert_path, signer.certificate.public_bytes(serialization.Encoding.PEM)
+                )
                 return signer
             try:
                 key = serialization.load_pem_private_key(key_path.read_bytes(), None)

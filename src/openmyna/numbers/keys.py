@@ -6,9 +6,7 @@ hex key per conversion. Keys are never logged, printed or put in an error messag
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import secrets
 import stat
 import time
@@ -16,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openmyna.numbers.errors import NumberingKeyError
+from openmyna.store import files
 
 KEY_FORMAT = "openmyna-numbering-key/1"
 _NAMES = ("resident_code", "individual_number", "corporate_number")
@@ -69,19 +68,8 @@ def load_or_create_keys(data_dir: Path) -> NumberingKeys:
 
 
 def _create(path: Path) -> None:
-    # Write a complete file under a private temporary name, then link it into place:
-    # link() fails if the file exists, so two processes racing here agree on one key.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(NumberingKeys.generate().to_json())
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(FileExistsError):  # another process won the race
-            os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # Of processes racing here, one creates the file and all read the same key.
+    files.write_new(path, NumberingKeys.generate().to_json().encode("ascii"))
 
 
 def _read(path: Path) -> NumberingKeys:

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from openmyna.pki.errors import PkiKeyError
 from openmyna.pki.profiles import RSA_BITS, RSA_EXPONENT
+from openmyna.store import files
 
 KEK_BYTES = 32
 
@@ -41,39 +42,6 @@ def keys_dir(data_dir: Path) -> Path:
 def default_kek_path(data_dir: Path) -> Path:
     """Where the key-encryption secret lives unless configured elsewhere."""
     return data_dir / "keys" / "pki.kek"
-
-
-def _private_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-
-
-def _write_new(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` (mode 0600) unless it exists; atomic against races."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(FileExistsError):  # another process won the race
-            os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _replace(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` (mode 0600), replacing any previous file atomically."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _read_private(path: Path, what: str) -> bytes:
@@ -91,9 +59,9 @@ def _read_private(path: Path, what: str) -> bytes:
 
 def load_or_create_kek(path: Path) -> bytes:
     """The key-encryption secret, created (0600, random) on first use."""
-    _private_dir(path.parent)
+    files.private_dir(path.parent)
     if not path.exists():
-        _write_new(path, secrets.token_hex(KEK_BYTES).encode("ascii") + b"\n")
+        files.write_new(path, secrets.token_hex(KEK_BYTES).encode("ascii") + b"\n")
     text = _read_private(path, "key-encryption secret").strip()
     try:
         secret = bytes.fromhex(text.decode("ascii"))
@@ -108,7 +76,7 @@ class KeyFiles:
     """The JPKI issuer's key folder: encrypted private keys and certificates by name."""
 
     def __init__(self, folder: Path, kek: bytes) -> None:
-        _private_dir(folder)
+        files.private_dir(folder)
         self.folder = folder
         self._kek = kek
 
@@ -142,7 +110,7 @@ class KeyFiles:
             serialization.PrivateFormat.PKCS8,
             serialization.BestAvailableEncryption(self._kek),
         )
-        _replace(self.key_path(name), pem)
+        files.replace(self.key_path(name), pem)
         return key
 
     def load_key(self, name: str) -> rsa.RSAPrivateKey:
@@ -160,7 +128,7 @@ class KeyFiles:
 
     def save_cert(self, name: str, cert: x509.Certificate) -> None:
         """Store a certificate (PEM), replacing an older one."""
-        _replace(self.cert_path(name), cert.public_bytes(serialization.Encoding.PEM))
+        files.replace(self.cert_path(name), cert.public_bytes(serialization.Encoding.PEM))
 
     def load_cert(self, name: str) -> x509.Certificate:
         """Load the certificate of ``name``."""
