@@ -33,7 +33,7 @@ from openmyna.registry.models import (
 )
 from openmyna.registry.tables import audit_log, households, outbox, residents
 from openmyna.store import Store
-from openmyna.registry.sqlbulk import insert_many
+from openmyna.store.insert import insert_many
 
 #: Residents per ``registry.registered`` event (keeps a message well under 1 MB).
 EVENT_CHUNK = 500
