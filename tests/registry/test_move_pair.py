@@ -11,6 +11,7 @@ from registry_helpers import KOBE, MAEBASHI, TAKAMATSU, person, snapshot
 from openmyna.clock import FixedClock
 from openmyna.errors import OpenMynaError
 from openmyna.registry import MunicipalRegistry, Registries, Status
+from openmyna.registry.moves import MovePair
 
 
 class CrashError(Exception):
@@ -31,19 +32,19 @@ def test_crash_between_the_two_writes_completes_on_retry(
 ) -> None:
     a, code = _moved_out(regs, clock)
     b = regs.municipality(KOBE)
-    real = MunicipalRegistry._write_move_in
+    real = MovePair._write_move_in
 
-    def crash(self: MunicipalRegistry, *args: Any, **kwargs: Any) -> Any:
+    def crash(self: MovePair, *args: Any, **kwargs: Any) -> Any:
         raise CrashError
 
-    monkeypatch.setattr(MunicipalRegistry, "_write_move_in", crash)
+    monkeypatch.setattr(MovePair, "_write_move_in", crash)
     with pytest.raises(CrashError):
         b.move_in(code, from_lg_code=MAEBASHI, on=clock.today(), address="神戸市1番")
     # A noted the move-in (first write); B has nothing yet (second write never happened).
     assert a.get(code).moved_in_at_lg_code == KOBE
     assert b.count() == 0
 
-    monkeypatch.setattr(MunicipalRegistry, "_write_move_in", real)
+    monkeypatch.setattr(MovePair, "_write_move_in", real)
     arrived = b.move_in(code, from_lg_code=MAEBASHI, on=clock.today(), address="神戸市1番")
     assert arrived.resident_code == code
     assert b.count() == 1
@@ -69,7 +70,7 @@ def test_move_in_at_another_municipality_after_a_claim_is_refused(
     regs.add_municipality(TAKAMATSU)
     c = regs.municipality(TAKAMATSU)
     monkeypatch.setattr(
-        MunicipalRegistry, "_write_move_in", lambda *a, **k: (_ for _ in ()).throw(CrashError())
+        MovePair, "_write_move_in", lambda *a, **k: (_ for _ in ()).throw(CrashError())
     )
     with pytest.raises(CrashError):
         b.move_in(code, from_lg_code=MAEBASHI, on=clock.today(), address="神戸市1番")

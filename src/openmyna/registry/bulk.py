@@ -13,7 +13,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from openmyna.bus import Event, stage
 from openmyna.clock import Clock
@@ -27,18 +27,16 @@ from openmyna.registry.models import (
     EventType,
     HouseholdLike,
     NewPerson,
+    NumberIssuer,
     Relationship,
     Status,
 )
-from openmyna.registry.sqlbulk import insert_many
 from openmyna.registry.tables import audit_log, households, outbox, residents
 from openmyna.store import Store
+from openmyna.store.insert import insert_many
 
 #: Residents per ``registry.registered`` event (keeps a message well under 1 MB).
 EVENT_CHUNK = 500
-
-if TYPE_CHECKING:
-    from openmyna.registry.services import NumberIssuer
 
 
 def _validated(

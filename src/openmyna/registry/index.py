@@ -30,9 +30,9 @@ from openmyna.numbers import to_strings, validate_individual_number, validate_re
 from openmyna.registry.events import utc
 from openmyna.registry.models import EventType, IdentityEntry, IdentityStatus, MunicipalityInfo, Sex
 from openmyna.registry.municipalities import Municipality
-from openmyna.registry.sqlbulk import insert_many
 from openmyna.registry.tables import identities, municipalities, processed_events
 from openmyna.store import Store
+from openmyna.store.insert import insert_many
 
 CONSUMER = "identity_index"
 SUBJECTS = ("registry.>",)

@@ -4,6 +4,9 @@ Terms (住民基本台帳): a resident (住民) has a resident-record code (住�
 number (個人番号), the 4 basic items (基本4情報: name, address, date of birth, sex), a household
 (世帯) with a relationship to its head (続柄), and a status. A resident who leaves (move-out,
 death, moving abroad) becomes a removed record (除票), kept and still certifiable.
+
+The ``*Like`` protocols and ``NumberIssuer`` are the shapes the registry accepts from its
+callers and from the numbering authority.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from openmyna.registry.errors import InvalidResidentData
 
@@ -179,6 +182,27 @@ class HouseholdLike(Protocol):
     def address(self) -> str: ...
     @property
     def members(self) -> Sequence[PersonLike]: ...
+
+
+class IssuedLike(Protocol):
+    """A freshly issued resident-record code and its individual number."""
+
+    @property
+    def resident_code(self) -> str: ...
+    @property
+    def individual_number(self) -> str: ...
+
+
+class NumberIssuer(Protocol):
+    """The part of the numbering authority the registry uses."""
+
+    def issue(self, count: int) -> Sequence[IssuedLike]:
+        """Issue ``count`` new codes with their numbers."""
+        ...
+
+    def issue_arrays(self, count: int) -> tuple[Any, Any]:
+        """Issue ``count`` new codes and numbers as two uint64 arrays."""
+        ...
 
 
 @dataclass(frozen=True)

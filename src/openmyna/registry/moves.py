@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy import RowMapping, select, update
 from sqlalchemy.orm import Session
 
+from openmyna.clock import Clock
 from openmyna.registry import events as ev
 from openmyna.registry import rules
 from openmyna.registry.errors import DuplicateResident, NoMoveOut
+from openmyna.registry.households import Households
 from openmyna.registry.models import (
     Arrival,
     EventType,
@@ -31,12 +35,52 @@ from openmyna.registry.models import (
     Status,
 )
 from openmyna.registry.municipalities import validate_lg_code
-from openmyna.registry.records import RegistryRecords
+from openmyna.registry.records import ResidentRecords
+from openmyna.registry.removed import RemovedRecords
 from openmyna.registry.tables import audit_log, residents
 
 
-class MovePair(RegistryRecords):
+class MoveOrigin(Protocol):
+    """What a destination asks of the origin's registry service (as 住基ネット carries it)."""
+
+    def move_out_certificate(self, resident_code: str) -> MoveOutCertificate:
+        """The move-out certificate data of the resident's latest move-out from there."""
+        ...
+
+    def claim_move_out(
+        self,
+        resident_code: str,
+        *,
+        certificate_id: str,
+        to_lg_code: str,
+        moved_in_on: dt.date,
+        actor: str = "system",
+    ) -> MoveOutCertificate:
+        """Note there that the person moved in at ``to_lg_code`` (転入通知)."""
+        ...
+
+
+class MovePair:
     """Move-out, move-in and the move-in notice between two municipalities' registries."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        records: ResidentRecords,
+        households: Households,
+        removed: RemovedRecords,
+        *,
+        peers: Callable[[str], MoveOrigin] | None,
+        committed: Callable[[], None],
+    ) -> None:
+        self.lg_code = records.lg_code
+        self.store = records.store
+        self._clock = clock
+        self._records = records
+        self._households = households
+        self._removed = removed
+        self._peers = peers
+        self._committed = committed
 
     def move_out(
         self,
@@ -58,11 +102,11 @@ class MovePair(RegistryRecords):
         if destination_lg_code is not None:
             validate_lg_code(destination_lg_code)
         with self.store.transaction() as s:
-            row = self._current_row(s, resident_code)
+            row = self._records.current_row(s, resident_code)
             day = rules.planned_date(planned_on, self._clock.today(), "planned_on")
             rules.not_before(day, row["last_event_on"], "planned_on", "the resident's last event")
             cert_id = secrets.token_hex(16)
-            r = self._remove(
+            r = self._removed.remove(
                 s,
                 row,
                 day=day,
@@ -71,7 +115,7 @@ class MovePair(RegistryRecords):
                 destination_lg_code=destination_lg_code,
                 certificate_id=cert_id,
             )
-            self._record(
+            self._records.stage_event(
                 s,
                 EventType.MOVED_OUT,
                 r,
@@ -82,7 +126,7 @@ class MovePair(RegistryRecords):
                 planned_on=day.isoformat(),
                 destination_lg_code=destination_lg_code,
             )
-            cert = self._certificate(self._row_by_id(s, row["record_id"]))
+            cert = self._certificate(self._records.row_by_id(s, row["record_id"]))
         self._committed()
         return cert
 
@@ -126,7 +170,7 @@ class MovePair(RegistryRecords):
                 existing["moved_in_from_lg_code"] == from_lg_code
                 and existing["in_certificate_id"] is not None
             ):
-                return self._resident(existing)  # a retry after success: same result
+                return self._records.resident(existing)  # a retry after success: same result
             raise DuplicateResident("that resident is already registered here")
         origin = self._peers(from_lg_code)
         cert = origin.move_out_certificate(resident_code)
@@ -135,7 +179,7 @@ class MovePair(RegistryRecords):
         day = rules.not_future(on, self._clock.today(), "on")
         rules.not_before(day, cert.date_of_birth, "on", "the date of birth")
         with self.store.transaction() as s:  # check the placement before claiming anything
-            self._plan_placement(
+            self._households.plan(
                 s, address=address, household_id=household_id, relationship=relationship
             )
         origin.claim_move_out(
@@ -183,10 +227,10 @@ class MovePair(RegistryRecords):
         reason: str,
     ) -> Resident:
         with self.store.transaction() as s:
-            placement = self._plan_placement(
+            placement = self._households.plan(
                 s, address=address, household_id=household_id, relationship=relationship
             )
-            r = self._insert_resident(
+            r = self._records.insert(
                 s,
                 code=resident_code,
                 number=cert.individual_number,
@@ -199,7 +243,7 @@ class MovePair(RegistryRecords):
                 moved_in_from=cert.from_lg_code,
                 in_certificate_id=cert.certificate_id,
             )
-            self._record(
+            self._records.stage_event(
                 s,
                 EventType.MOVED_IN,
                 r,
@@ -255,7 +299,7 @@ class MovePair(RegistryRecords):
                     reason=f"move-in notice from {to_lg_code}",
                 ),
             )
-            return self._certificate(self._row_by_id(s, row["record_id"]))
+            return self._certificate(self._records.row_by_id(s, row["record_id"]))
 
     def _certificate(self, row: RowMapping) -> MoveOutCertificate:
         return MoveOutCertificate(

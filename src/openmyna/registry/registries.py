@@ -14,9 +14,9 @@ from openmyna.config import Settings
 from openmyna.errors import OpenMynaError
 from openmyna.registry.errors import MunicipalityNotFound
 from openmyna.registry.index import IdentityIndex, NumberSource
-from openmyna.registry.models import MunicipalityInfo, Status
+from openmyna.registry.models import MunicipalityInfo, NumberIssuer, Status
 from openmyna.registry.municipalities import find_municipality, validate_lg_code
-from openmyna.registry.services import MunicipalRegistry, NumberIssuer
+from openmyna.registry.services import MunicipalRegistry
 from openmyna.registry.tables import REGISTRY_KIND, outbox
 from openmyna.store import open_store
 

@@ -1,47 +1,96 @@
-"""One municipality's basic resident registry (住民基本台帳): residents, households, events.
+"""One municipality's basic resident registry (住民基本台帳): the service callers use.
 
-Every event is one transaction on the municipality's own database: the change, an
-append-only audit row (who/when/why) and the event's outbox row commit together, or nothing
-does. Refusals are checked before anything is written (and the transaction rolls back if a
-later step fails), so a refused event leaves the database exactly as it was.
+``MunicipalRegistry`` holds one registry's collaborators and delegates to them:
+``ResidentRecords`` (records.py: rows and read queries), ``Households`` (households.py:
+placement), ``RemovedRecords`` (removed.py: 除票), ``LifeEvents`` (life_events.py: births,
+arrivals, moves within, name changes, deaths, moving abroad) and ``MovePair`` (moves.py: the
+move between two municipalities). It owns the after-commit hook the facade relays and pumps in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
-
-from openmyna.registry import rules
-from openmyna.registry.errors import (
-    DuplicateResident,
-    InvalidResidentData,
-    ResidentRemoved,
-)
+from openmyna.clock import Clock
+from openmyna.registry.bulk import register_households
+from openmyna.registry.households import Households
+from openmyna.registry.life_events import LifeEvents
 from openmyna.registry.models import (
-    Arrival,
+    AuditEntry,
     BulkResult,
-    EventType,
+    Household,
     HouseholdLike,
-    IdentityStatus,
+    MoveOutCertificate,
     NewPerson,
+    NumberIssuer,
     PersonLike,
     Relationship,
-    RemovalReason,
+    RemovedRecordCertificate,
     Resident,
     Status,
 )
 from openmyna.registry.moves import MovePair
-from openmyna.registry.records import NumberIssuer, RegistryRecords, to_resident
-from openmyna.registry.tables import households, residents
+from openmyna.registry.municipalities import Municipality
+from openmyna.registry.records import ResidentRecords
+from openmyna.registry.removed import RemovedRecords
+from openmyna.store import Store
 
-__all__ = ["MunicipalRegistry", "NumberIssuer", "RegistryRecords", "to_resident"]
+if TYPE_CHECKING:
+    from openmyna.registry.index import IdentityIndex
 
 
-class MunicipalRegistry(MovePair):
+class MunicipalRegistry:
     """The resident registry of one municipality, on its own database (body = lg_code)."""
+
+    def __init__(
+        self,
+        store: Store,
+        municipality: Municipality,
+        clock: Clock,
+        *,
+        numbers: Callable[[], NumberIssuer],
+        peers: Callable[[str], MunicipalRegistry] | None = None,
+        index: IdentityIndex | None = None,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.municipality = municipality
+        self.lg_code = municipality.lg_code
+        self._clock = clock
+        self._numbers = numbers
+        self._after_commit = after_commit
+        self._records = ResidentRecords(store, self.lg_code, clock)
+        households = Households(self.lg_code, clock)
+        self._removed = RemovedRecords(municipality, clock, self._records, households)
+        self._events = LifeEvents(
+            clock,
+            self._records,
+            households,
+            self._removed,
+            numbers=numbers,
+            index=index,
+            committed=self._committed,
+        )
+        self._moves = MovePair(
+            clock,
+            self._records,
+            households,
+            self._removed,
+            peers=peers,
+            committed=self._committed,
+        )
+
+    def set_after_commit(self, hook: Callable[[], None] | None) -> None:
+        """Run ``hook`` after each committed event (the facade relays and pumps there)."""
+        self._after_commit = hook
+
+    def _committed(self) -> None:
+        if self._after_commit is not None:
+            self._after_commit()
+
+    # --- life events and the move pair ---------------------------------------------------
 
     def birth(
         self,
@@ -53,41 +102,15 @@ class MunicipalRegistry(MovePair):
         actor: str = "system",
         reason: str = "birth notification",
     ) -> Resident:
-        """Register a birth (出生): a new code and number, joining an existing household.
-
-        The relationship is ``relationship``, else the person's, else child (子).
-        ``card_application``: the parents applied for the My Number Card together with the
-        birth registration; the event says so for the card issuer.
-        """
-        actor, reason = rules.actor_and_reason(actor, reason)
-        p = rules.person(person, self._clock.today())
-        rel = relationship or p.relationship or Relationship.CHILD
-        with self.store.transaction() as s:
-            placement = self._plan_placement(
-                s, address=None, household_id=household_id, relationship=rel
-            )
-            issued = self._numbers().issue(1)[0]
-            r = self._insert_resident(
-                s,
-                code=issued.resident_code,
-                number=issued.individual_number,
-                person=p,
-                placement=placement,
-                arrival=Arrival.BIRTH,
-                since=p.date_of_birth,
-                seq=1,
-            )
-            self._record(
-                s,
-                EventType.BIRTH,
-                r,
-                p.date_of_birth,
-                actor,
-                reason,
-                card_application=bool(card_application),
-            )
-        self._committed()
-        return r
+        """Register a birth (出生): a new code and number, joining an existing household."""
+        return self._events.birth(
+            person,
+            household_id=household_id,
+            relationship=relationship,
+            card_application=card_application,
+            actor=actor,
+            reason=reason,
+        )
 
     def move_in_from_abroad(
         self,
@@ -102,55 +125,18 @@ class MunicipalRegistry(MovePair):
         actor: str = "system",
         reason: str = "move-in notification",
     ) -> Resident:
-        """Register a move-in from abroad (国外からの転入): a new person, or one returning.
-
-        A returning person (``resident_code`` given) keeps their code and number; the national
-        index must show them abroad.
-        """
-        actor, reason = rules.actor_and_reason(actor, reason)
-        today = self._clock.today()
-        p = rules.person(person, today)
-        day = rules.not_future(on, today, "on")
-        rules.not_before(day, p.date_of_birth, "on", "the date of birth")
-        origin = rules.optional_name(from_country, "from_country")
-        seq = 1
-        number: str | None = None
-        if resident_code is not None:
-            resident_code = rules.resident_code(resident_code)
-            if self._index is None:
-                raise InvalidResidentData("a returning resident needs the national index")
-            entry = self._index.by_resident_code(resident_code)
-            if entry.status is IdentityStatus.DIED:
-                raise ResidentRemoved("that resident is recorded as deceased")
-            if entry.status is not IdentityStatus.ABROAD:
-                raise DuplicateResident("that resident is still registered in a municipality")
-            number, seq = entry.individual_number, entry.seq + 1
-        with self.store.transaction() as s:
-            placement = self._plan_placement(
-                s,
-                address=address,
-                household_id=household_id,
-                relationship=relationship or p.relationship,
-            )
-            if resident_code is None or number is None:
-                issued = self._numbers().issue(1)[0]
-                resident_code, number = issued.resident_code, issued.individual_number
-            r = self._insert_resident(
-                s,
-                code=resident_code,
-                number=number,
-                person=p,
-                placement=placement,
-                arrival=Arrival.MOVED_IN_FROM_ABROAD,
-                since=day,
-                seq=seq,
-                previous_address=origin,
-            )
-            self._record(
-                s, EventType.MOVED_IN, r, day, actor, reason, from_lg_code=None, from_abroad=True
-            )
-        self._committed()
-        return r
+        """Register a move-in from abroad (国外からの転入): a new person, or one returning."""
+        return self._events.move_in_from_abroad(
+            person,
+            on=on,
+            address=address,
+            household_id=household_id,
+            relationship=relationship,
+            from_country=from_country,
+            resident_code=resident_code,
+            actor=actor,
+            reason=reason,
+        )
 
     def move_within(
         self,
@@ -164,62 +150,17 @@ class MunicipalRegistry(MovePair):
         actor: str = "system",
         reason: str = "move notification",
     ) -> Resident:
-        """Register a move within the municipality (転居).
-
-        With ``whole_household`` every current member of the resident's household moves to
-        ``address``; otherwise the resident alone moves, to a new household at ``address`` or
-        into the household ``household_id``.
-        """
-        actor, reason = rules.actor_and_reason(actor, reason)
-        with self.store.transaction() as s:
-            row = self._current_row(s, resident_code)
-            if whole_household:
-                if household_id is not None or address is None:
-                    raise InvalidResidentData("a household move needs only the new address")
-                new_address = rules.address(address)
-                hid = row["household_id"]
-                members = (
-                    s.execute(
-                        select(residents)
-                        .where(
-                            residents.c.household_id == hid,
-                            residents.c.status == Status.CURRENT.value,
-                        )
-                        .with_for_update()
-                    )
-                    .mappings()
-                    .all()
-                )
-                day = rules.not_future(on, self._clock.today(), "on")
-                for m in members:
-                    rules.not_before(day, m["last_event_on"], "on", "a member's last event")
-                s.execute(
-                    update(households)
-                    .where(households.c.household_id == hid)
-                    .values(address=new_address, updated_at=self._clock.now())
-                )
-                result: Resident | None = None
-                for m in members:
-                    r = self._moved(s, m, day, new_address, hid, Relationship(m["relationship"]))
-                    self._record(s, EventType.MOVED_WITHIN, r, day, actor, reason)
-                    if m["record_id"] == row["record_id"]:
-                        result = r
-                assert result is not None
-            else:
-                day = self._event_date(on, row)
-                placement = self._plan_placement(
-                    s, address=address, household_id=household_id, relationship=relationship
-                )
-                if placement.household_id == row["household_id"]:
-                    raise InvalidResidentData("the resident already lives in that household")
-                self._leave_household(s, row["household_id"], resident_code)
-                self._settle(s, placement, resident_code, day)
-                result = self._moved(
-                    s, row, day, placement.address, placement.household_id, placement.relationship
-                )
-                self._record(s, EventType.MOVED_WITHIN, result, day, actor, reason)
-        self._committed()
-        return result
+        """Register a move within the municipality (転居)."""
+        return self._events.move_within(
+            resident_code,
+            on=on,
+            address=address,
+            household_id=household_id,
+            relationship=relationship,
+            whole_household=whole_household,
+            actor=actor,
+            reason=reason,
+        )
 
     def change_name(
         self,
@@ -235,36 +176,17 @@ class MunicipalRegistry(MovePair):
         reason: str = "name change notification",
     ) -> Resident:
         """Register a change of name (氏名の変更); optionally record the former surname (旧氏)."""
-        actor, reason = rules.actor_and_reason(actor, reason)
-        if family_name is None and given_name is None:
-            raise InvalidResidentData("a name change needs a new family or given name")
-        if (family_name is None) != (family_name_kana is None) or (given_name is None) != (
-            given_name_kana is None
-        ):
-            raise InvalidResidentData("each new name part needs its reading (振り仮名)")
-        with self.store.transaction() as s:
-            row = self._current_row(s, resident_code)
-            day = self._event_date(on, row)
-            values: dict[str, Any] = {}
-            if family_name is not None:
-                values["family_name"] = rules.name_part(family_name, "family_name")
-                values["family_name_kana"] = rules.kana_part(family_name_kana, "family_name_kana")
-            if given_name is not None:
-                values["given_name"] = rules.name_part(given_name, "given_name")
-                values["given_name_kana"] = rules.kana_part(given_name_kana, "given_name_kana")
-            if all(row[k] == v for k, v in values.items()):
-                raise InvalidResidentData("the new name is the same as the current one")
-            if keep_former_surname:
-                if "family_name" not in values or values["family_name"] == row["family_name"]:
-                    raise InvalidResidentData("only a changed family name leaves a former surname")
-                values["former_surname"] = row["family_name"]
-                values["former_surname_kana"] = row["family_name_kana"]
-            values.update(seq=row["seq"] + 1, last_event_on=day, updated_at=self._clock.now())
-            s.execute(update(residents).where(residents.c.record_id == row["record_id"]), values)
-            r = self._resident(self._row_by_id(s, row["record_id"]))
-            self._record(s, EventType.NAME_CHANGED, r, day, actor, reason)
-        self._committed()
-        return r
+        return self._events.change_name(
+            resident_code,
+            on=on,
+            family_name=family_name,
+            given_name=given_name,
+            family_name_kana=family_name_kana,
+            given_name_kana=given_name_kana,
+            keep_former_surname=keep_former_surname,
+            actor=actor,
+            reason=reason,
+        )
 
     def record_death(
         self,
@@ -275,14 +197,7 @@ class MunicipalRegistry(MovePair):
         reason: str = "death notification",
     ) -> Resident:
         """Register a death (死亡): the record becomes a removed record (除票)."""
-        actor, reason = rules.actor_and_reason(actor, reason)
-        with self.store.transaction() as s:
-            row = self._current_row(s, resident_code)
-            day = self._event_date(on, row)
-            r = self._remove(s, row, day=day, why=RemovalReason.DIED)
-            self._record(s, EventType.DIED, r, day, actor, reason, status="died")
-        self._committed()
-        return r
+        return self._events.record_death(resident_code, on=on, actor=actor, reason=reason)
 
     def move_abroad(
         self,
@@ -294,18 +209,111 @@ class MunicipalRegistry(MovePair):
         reason: str = "moving-abroad notification",
     ) -> Resident:
         """Register moving abroad (国外転出): the record becomes a removed record."""
-        actor, reason = rules.actor_and_reason(actor, reason)
-        dest = rules.name_part(country, "country")
-        with self.store.transaction() as s:
-            row = self._current_row(s, resident_code)
-            day = rules.planned_date(planned_on, self._clock.today(), "planned_on")
-            rules.not_before(day, row["last_event_on"], "planned_on", "the resident's last event")
-            r = self._remove(s, row, day=day, why=RemovalReason.MOVED_ABROAD, destination=dest)
-            self._record(
-                s, EventType.MOVED_ABROAD, r, day, actor, reason, status="abroad", country=dest
-            )
-        self._committed()
-        return r
+        return self._events.move_abroad(
+            resident_code, planned_on=planned_on, country=country, actor=actor, reason=reason
+        )
+
+    def move_out(
+        self,
+        resident_code: str,
+        *,
+        planned_on: dt.date,
+        destination: str,
+        destination_lg_code: str | None = None,
+        actor: str = "system",
+        reason: str = "move-out notification",
+    ) -> MoveOutCertificate:
+        """Register a move-out (転出) to another municipality; the move-out certificate data."""
+        return self._moves.move_out(
+            resident_code,
+            planned_on=planned_on,
+            destination=destination,
+            destination_lg_code=destination_lg_code,
+            actor=actor,
+            reason=reason,
+        )
+
+    def move_in(
+        self,
+        resident_code: str,
+        *,
+        from_lg_code: str,
+        on: dt.date,
+        address: str | None = None,
+        household_id: str | None = None,
+        relationship: Relationship | str | None = None,
+        actor: str = "system",
+        reason: str = "move-in notification",
+    ) -> Resident:
+        """Register a move-in (転入) completing an outstanding move-out (転出) elsewhere."""
+        return self._moves.move_in(
+            resident_code,
+            from_lg_code=from_lg_code,
+            on=on,
+            address=address,
+            household_id=household_id,
+            relationship=relationship,
+            actor=actor,
+            reason=reason,
+        )
+
+    def claim_move_out(
+        self,
+        resident_code: str,
+        *,
+        certificate_id: str,
+        to_lg_code: str,
+        moved_in_on: dt.date,
+        actor: str = "system",
+    ) -> MoveOutCertificate:
+        """Note on the removed record that the person moved in at ``to_lg_code`` (転入通知)."""
+        return self._moves.claim_move_out(
+            resident_code,
+            certificate_id=certificate_id,
+            to_lg_code=to_lg_code,
+            moved_in_on=moved_in_on,
+            actor=actor,
+        )
+
+    def move_out_certificate(self, resident_code: str) -> MoveOutCertificate:
+        """The move-out certificate data of the resident's latest move-out from here."""
+        return self._moves.move_out_certificate(resident_code)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def get(self, resident_code: str) -> Resident:
+        """The resident's current record, else their latest removed record (除票)."""
+        return self._records.get(resident_code)
+
+    def list_residents(
+        self, *, status: Status = Status.CURRENT, limit: int = 100, offset: int = 0
+    ) -> list[Resident]:
+        """Residents with ``status``, in registration order."""
+        return self._records.list_residents(status=status, limit=limit, offset=offset)
+
+    def count(self, status: Status = Status.CURRENT) -> int:
+        """How many records have ``status``."""
+        return self._records.count(status)
+
+    def household(self, household_id: str) -> Household:
+        """A household and its current members, head first."""
+        return self._records.household(household_id)
+
+    def audit_entries(self, resident_code: str | None = None) -> list[AuditEntry]:
+        """The audit records, oldest first (optionally of one resident)."""
+        return self._records.audit_entries(resident_code)
+
+    def pending_events(self) -> int:
+        """How many events wait in the outbox to be published."""
+        return self._records.pending_events()
+
+    def removed_record_certificate(
+        self, resident_code: str, *, with_individual_number: bool = False
+    ) -> RemovedRecordCertificate:
+        """The data a certificate of the resident's latest removed record (除票の写し) shows."""
+        return self._removed.certificate(
+            resident_code, with_individual_number=with_individual_number
+        )
 
     def register_households(
         self,
@@ -318,8 +326,6 @@ class MunicipalRegistry(MovePair):
         reason: str = "initial registration",
     ) -> BulkResult:
         """Register many households at once (initial seeding); see ``registry.bulk``."""
-        from openmyna.registry.bulk import register_households
-
         result = register_households(
             self.store,
             self.lg_code,
