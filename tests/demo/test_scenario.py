@@ -34,7 +34,7 @@ from openmyna.demo.scenario import (
 from openmyna.demo.seed import seed_town
 from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.network.agencies import municipality_agency_id
-from openmyna.network.exchange import ProviderUnavailable
+from openmyna.network.errors import ProviderUnavailable
 from openmyna.network.layouts import (
     LocalTaxInfo,
     Relationship,

@@ -21,19 +21,23 @@ from openmyna.network import messages as m
 from openmyna.network.agencies import AgencyDirectory
 from openmyna.network.allow_list import default_allow_list
 from openmyna.network.codes import AgencyCodes
-from openmyna.network.exchange import (
+from openmyna.network.errors import (
     AmbiguousProvider,
     ExchangeRefused,
+    IdempotencyConflict,
+    MalformedItem,
+    MessageError,
     ProviderUnavailable,
-    RequestSpec,
-    exchange_id_of,
-    exchange_ref,
+    ReplayedMessage,
+    TamperedContent,
+    TamperedMessage,
 )
+from openmyna.network.exchange import RequestSpec, exchange_id_of, exchange_ref
 from openmyna.network.hub import Hub
-from openmyna.network.layouts import LocalTaxInfo, MalformedItem
+from openmyna.network.layouts import LocalTaxInfo
 from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
 from openmyna.network.node import AgencyNode
-from openmyna.network.node_store import IdempotencyConflict, node_metadata
+from openmyna.network.node_store import node_metadata
 from openmyna.network.records import ExchangeRecords, Outcome
 
 
@@ -152,7 +156,7 @@ def test_municipality_b_gets_local_tax_from_a(world: World) -> None:
     [hub_record] = w.records.for_person(w.codes.person_key_of_number(w.numbers[0]))
     assert hub_record.exchange_id == at_b.exchange_id
     # A result is accepted once only.
-    with pytest.raises(m.ReplayedMessage):
+    with pytest.raises(ReplayedMessage):
         w.b.receive_result(result_token)
 
 
@@ -167,7 +171,7 @@ def test_the_hub_cannot_decrypt_the_content(world: World) -> None:
     assert isinstance(ans, m.ProviderAnswer)
     assert ans.content is not None
     for outsider in (HUB_ID, A):
-        with pytest.raises(m.TamperedContent):
+        with pytest.raises(TamperedContent):
             m.decrypt(ans.content, w.ids[outsider].private_key, request_id=ans.request_id)
     body = m.decrypt(ans.content, w.ids[B].private_key, request_id=ans.request_id)
     assert body["data"]["municipal_tax"] == 174_321
@@ -233,16 +237,16 @@ def test_tampered_request_token_is_refused(world: World) -> None:
     )
     tampered = ".".join([header, m._b64encode(forged.model_dump_json().encode()), signature])
     deliver = Capture(w)
-    with pytest.raises(m.TamperedMessage):
+    with pytest.raises(TamperedMessage):
         w.hub.exchange(tampered, deliver)
     flipped = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
-    with pytest.raises(m.MessageError):
+    with pytest.raises(MessageError):
         w.hub.exchange(flipped, deliver)
     assert w.records.count() == 0
     assert deliver.forwarded == []
     # The genuine token still goes through, once.
     w.hub.exchange(token, deliver)
-    with pytest.raises(m.ReplayedMessage):
+    with pytest.raises(ReplayedMessage):
         w.hub.exchange(token, deliver)
     assert w.records.count() == 1
 
@@ -262,7 +266,7 @@ def test_replay_to_a_second_hub_on_the_same_database_is_refused(
     try:
         token = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A)
         w.b.receive_result(w.hub.exchange(token, Capture(w)))
-        with pytest.raises(m.ReplayedMessage):
+        with pytest.raises(ReplayedMessage):
             other.exchange(token, Capture(w))
         # A new request goes through the other hub just as well, into the same chain.
         again = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A)
@@ -351,7 +355,7 @@ def test_a_batch_shares_one_signature_and_one_record_transaction(world: World) -
     assert all(m.BATCH_SEPARATOR in t for t in tokens)
     deliver = Capture(w)
     results = w.hub.exchange_many([*tokens, "not-a-token"], deliver)
-    assert isinstance(results[-1], m.TamperedMessage)
+    assert isinstance(results[-1], TamperedMessage)
     got = w.b.receive_results([r for r in results[:-1] if isinstance(r, str)])
     assert [type(g).__name__ for g in got] == ["LocalTaxInfo", "LocalTaxInfo", "ExchangeRefused"]
     assert len({t.split("~")[0] for t in deliver.forwarded}) == 1  # one hub signature

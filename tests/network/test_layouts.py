@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from openmyna.errors import OpenMynaError
 from openmyna.network.allow_list import default_allow_list
+from openmyna.network.errors import MalformedItem, UnknownLayout
 from openmyna.network.layouts import (
     ITEMS,
     LAYOUTS,
@@ -19,8 +20,6 @@ from openmyna.network.layouts import (
     MIN_FISCAL_YEAR,
     ItemLayout,
     LocalTaxInfo,
-    MalformedItem,
-    UnknownLayout,
     latest_version,
     layout_for,
     validate_item,

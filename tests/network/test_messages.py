@@ -20,6 +20,17 @@ from pydantic import ValidationError
 
 from openmyna.clock import FixedClock
 from openmyna.network import messages as m
+from openmyna.network.errors import (
+    ExpiredMessage,
+    MalformedMessage,
+    MessageError,
+    ReplayedMessage,
+    SignerMismatch,
+    TamperedContent,
+    TamperedMessage,
+    UnknownSigner,
+    UntrustedReplyKey,
+)
 
 T0 = dt.datetime(2026, 11, 26, 5, 0, tzinfo=dt.UTC)
 REQUESTER, HUB, PROVIDER = "lg-281000", "hub", "lg-102016"
@@ -129,20 +140,20 @@ def test_hub_cannot_read_the_content(clk: FixedClock) -> None:
     for token in (t_req, t_fwd, t_ans, t_res):
         segments = [token.encode(), *[base64.urlsafe_b64decode(p + "==") for p in token.split(".")]]
         assert not any(b"4200000" in s for s in segments)
-    with pytest.raises(m.TamperedContent):
+    with pytest.raises(TamperedContent):
         m.decrypt(ans.content, KEYS[HUB], request_id=ans.request_id)
-    with pytest.raises(m.TamperedContent):
+    with pytest.raises(TamperedContent):
         m.decrypt(ans.content, KEYS[PROVIDER], request_id=ans.request_id)
 
 
 def test_content_bound_to_request_and_tamper_evident() -> None:
     token = m.encrypt_for(ITEM, KEYS[REQUESTER].public_key(), request_id="a" * 32)
-    with pytest.raises(m.TamperedContent):
+    with pytest.raises(TamperedContent):
         m.decrypt(token, KEYS[REQUESTER], request_id="b" * 32)
     parts = token.split(".")
     ct = bytearray(base64.urlsafe_b64decode(parts[3] + "=="))
     ct[0] ^= 1
-    with pytest.raises(m.TamperedContent):
+    with pytest.raises(TamperedContent):
         m.decrypt(
             ".".join([*parts[:3], b64(bytes(ct)), parts[4]]), KEYS[REQUESTER], request_id="a" * 32
         )
@@ -150,9 +161,9 @@ def test_content_bound_to_request_and_tamper_evident() -> None:
     header = json.loads(base64.urlsafe_b64decode(parts[0] + "=="))
     header["rid"] = "b" * 32
     forged = ".".join([b64(json.dumps(header).encode()), *parts[1:]])
-    with pytest.raises(m.TamperedContent):
+    with pytest.raises(TamperedContent):
         m.decrypt(forged, KEYS[REQUESTER], request_id="b" * 32)
-    with pytest.raises(m.TamperedContent):
+    with pytest.raises(TamperedContent):
         m.decrypt("not.a.jwe", KEYS[REQUESTER], request_id="a" * 32)
 
 
@@ -173,17 +184,17 @@ def test_tampered_payload_header_signature(clk: FixedClock) -> None:
         f"{h}.{p}.{s}.x",
         "",
     ):
-        with pytest.raises(m.TamperedMessage):
+        with pytest.raises(TamperedMessage):
             m.verify(bad, resolve, clock=clk)
 
 
 def test_unknown_and_wrong_signer(clk: FixedClock) -> None:
     req = request(sender="lg-999999")
     other = ec.generate_private_key(ec.SECP256R1())
-    with pytest.raises(m.UnknownSigner):
+    with pytest.raises(UnknownSigner):
         m.verify(m.sign(req, other, "lg-999999"), resolve, clock=clk)
     # Signed by someone else's key under the requester's kid: the signature fails.
-    with pytest.raises(m.TamperedMessage):
+    with pytest.raises(TamperedMessage):
         m.verify(m.sign(request(), other, REQUESTER), resolve, clock=clk)
     # A valid provider signature over an envelope claiming the requester as sender.
     h, p, _ = m.sign(request(), KEYS[REQUESTER], REQUESTER).split(".")
@@ -194,7 +205,7 @@ def test_unknown_and_wrong_signer(clk: FixedClock) -> None:
     from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
     r, s = decode_dss_signature(der)
-    with pytest.raises(m.SignerMismatch):
+    with pytest.raises(SignerMismatch):
         m.verify(
             f"{h2}.{p}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}", resolve, clock=clk
         )
@@ -219,7 +230,7 @@ def test_resolver_may_return_a_certificate(clk: FixedClock) -> None:
     assert m.verify(token, lambda kid: cert, clock=clk).sender == REQUESTER
     assert m.public_jwk(cert) == m.public_jwk(key.public_key())
     rsa_like = ec.generate_private_key(ec.SECP384R1()).public_key()
-    with pytest.raises(m.UnknownSigner):
+    with pytest.raises(UnknownSigner):
         m.verify(token, lambda kid: rsa_like, clock=clk)
 
 
@@ -235,11 +246,11 @@ def test_expiry_not_before_and_window(clk: FixedClock) -> None:
         if ok:
             m.verify(token, resolve, clock=clk)
         else:
-            with pytest.raises(m.ExpiredMessage):
+            with pytest.raises(ExpiredMessage):
                 m.verify(token, resolve, clock=clk)
     long = request(expires_at=T0 + dt.timedelta(hours=1))
     clk.set(T0)
-    with pytest.raises(m.ExpiredMessage):
+    with pytest.raises(ExpiredMessage):
         m.verify(m.sign(long, KEYS[REQUESTER], REQUESTER), resolve, clock=clk)
 
 
@@ -248,10 +259,10 @@ def test_replay_refused_then_forgotten_after_expiry(clk: FixedClock) -> None:
     req = request()
     token = m.sign(req, KEYS[REQUESTER], REQUESTER)
     m.verify(token, resolve, clock=clk, replay_guard=guard)
-    with pytest.raises(m.ReplayedMessage):
+    with pytest.raises(ReplayedMessage):
         m.verify(token, resolve, clock=clk, replay_guard=guard)
     # Re-signing the same message id (a fresh signature) is still a replay.
-    with pytest.raises(m.ReplayedMessage):
+    with pytest.raises(ReplayedMessage):
         m.verify(m.sign(req, KEYS[REQUESTER], REQUESTER), resolve, clock=clk, replay_guard=guard)
     # Another message from the same sender passes.
     m.verify(m.sign(request(), KEYS[REQUESTER], REQUESTER), resolve, clock=clk, replay_guard=guard)
@@ -265,7 +276,7 @@ def test_alg_none_and_hs256_with_public_key_refused(clk: FixedClock) -> None:
     _, p, _ = token.split(".")
     typ = "openmyna.exchange_request+jws"
     none_h = b64(json.dumps({"alg": "none", "kid": REQUESTER, "typ": typ}).encode())
-    with pytest.raises(m.TamperedMessage):
+    with pytest.raises(TamperedMessage):
         m.verify(f"{none_h}.{p}.", resolve, clock=clk)
     pem = (
         KEYS[REQUESTER]
@@ -274,16 +285,16 @@ def test_alg_none_and_hs256_with_public_key_refused(clk: FixedClock) -> None:
     )
     hs_h = b64(json.dumps({"alg": "HS256", "kid": REQUESTER, "typ": typ}).encode())
     mac = hmac.new(pem, f"{hs_h}.{p}".encode(), hashlib.sha256).digest()
-    with pytest.raises(m.TamperedMessage):
+    with pytest.raises(TamperedMessage):
         m.verify(f"{hs_h}.{p}.{b64(mac)}", resolve, clock=clk)
     extra_h = b64(json.dumps({"alg": "ES256", "kid": REQUESTER, "typ": typ, "jku": "x"}).encode())
-    with pytest.raises(m.TamperedMessage):
+    with pytest.raises(TamperedMessage):
         m.verify(f"{extra_h}.{p}.{token.split('.')[2]}", resolve, clock=clk)
 
 
 def test_expected_type_and_malformed_payload(clk: FixedClock) -> None:
     token = m.sign(request(), KEYS[REQUESTER], REQUESTER)
-    with pytest.raises(m.MalformedMessage):
+    with pytest.raises(MalformedMessage):
         m.verify(token, resolve, clock=clk, expected=m.ProviderAnswer)
     # A correctly signed payload that is not a valid envelope.
     h = b64(
@@ -297,7 +308,7 @@ def test_expected_type_and_malformed_payload(clk: FixedClock) -> None:
     r, s = decode_dss_signature(
         KEYS[REQUESTER].sign(f"{h}.{p}".encode(), ec.ECDSA(hashes.SHA256()))
     )
-    with pytest.raises(m.MalformedMessage) as info:
+    with pytest.raises(MalformedMessage) as info:
         m.verify(
             f"{h}.{p}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}", resolve, clock=clk
         )
@@ -358,7 +369,7 @@ def test_reply_key_must_be_public_and_certified() -> None:
     m.check_reply_key(fwd, KEYS[REQUESTER].public_key())
     # A hub that substitutes its own key is caught by the provider.
     swapped = m.ForwardedRequest(**fields, reply_key=m.public_jwk(KEYS[HUB].public_key()))
-    with pytest.raises(m.UntrustedReplyKey):
+    with pytest.raises(UntrustedReplyKey):
         m.check_reply_key(swapped, KEYS[REQUESTER].public_key())
     with pytest.raises(ValidationError):
         m.ForwardedRequest(**fields, reply_key={**jwk, "d": "AAAA"})  # a private key
@@ -385,7 +396,7 @@ def test_random_byte_flips_never_verify(flips: list[tuple[int, int]]) -> None:
     if bad == _TOKEN:
         return
     clk = FixedClock(T0 + dt.timedelta(seconds=5))
-    with pytest.raises(m.MessageError):
+    with pytest.raises(MessageError):
         m.verify(bad, resolve, clock=clk)
 
 
@@ -397,7 +408,7 @@ def test_batch_round_trip(clk: FixedClock, count: int) -> None:
     assert len({t.split(m.BATCH_SEPARATOR)[0] for t in tokens}) == 1  # one signature
     got = [m.verify(t, resolve, clock=clk, replay_guard=guard) for t in tokens]
     assert got == envelopes
-    with pytest.raises(m.ReplayedMessage):
+    with pytest.raises(ReplayedMessage):
         m.verify(tokens[-1], resolve, clock=clk, replay_guard=guard)
 
 
@@ -424,15 +435,15 @@ def test_batch_tampering_refused(clk: FixedClock) -> None:
         *(f"{batch}~{payload}~{b64(json.dumps(p).encode())}" for p in bad_proofs),
     ]
     for token in bad:
-        with pytest.raises(m.TamperedMessage):
+        with pytest.raises(TamperedMessage):
             m.verify(token, resolve, clock=clk)
     # The batch JWS on its own is not an envelope; a batch signed by the wrong key fails.
-    with pytest.raises(m.TamperedMessage):
+    with pytest.raises(TamperedMessage):
         m.verify(batch, resolve, clock=clk)
     forged = m.sign_many([request()], ec.generate_private_key(ec.SECP256R1()), REQUESTER)[0]
-    with pytest.raises(m.TamperedMessage):
+    with pytest.raises(TamperedMessage):
         m.verify(forged, resolve, clock=clk)
-    with pytest.raises(m.UnknownSigner):
+    with pytest.raises(UnknownSigner):
         m.verify(
             m.sign_many([request(sender="nobody")], KEYS[HUB], "nobody")[0], resolve, clock=clk
         )
@@ -461,7 +472,7 @@ def test_random_byte_flips_never_verify_batch(flips: list[tuple[int, int]]) -> N
     if bad == _BATCH_TOKEN:
         return
     clk = FixedClock(T0 + dt.timedelta(seconds=5))
-    with pytest.raises(m.MessageError):
+    with pytest.raises(MessageError):
         m.verify(bad, resolve, clock=clk)
 
 
@@ -473,5 +484,5 @@ def test_non_canonical_base64_refused(clk: FixedClock) -> None:
     bad = _TOKEN[:-1] + alphabet[index ^ 1]
     same = base64.urlsafe_b64decode(bad.split(".")[2] + "==")
     assert same == base64.urlsafe_b64decode(_TOKEN.split(".")[2] + "==")
-    with pytest.raises(m.TamperedMessage, match="canonical"):
+    with pytest.raises(TamperedMessage, match="canonical"):
         m.verify(bad, resolve, clock=clk)

@@ -18,10 +18,10 @@ from sqlalchemy.exc import DBAPIError
 
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
+from openmyna.network.errors import InvalidRecord
 from openmyna.network.oversight import Oversight
 from openmyna.network.records import (
     ExchangeRecords,
-    InvalidRecord,
     NewRecord,
     Outcome,
     Problem,

@@ -10,16 +10,11 @@ child-allowance scenario (``scenario``). See docs/network.md.
 """
 
 from openmyna.network.agencies import Agency, AgencyDirectory, AgencyKind, find_agency
-from openmyna.network.allow_list import (
-    AllowEntry,
-    AllowList,
-    NotAllowed,
-    default_allow_list,
-    load_allow_list,
-)
-from openmyna.network.codes import AgencyCodes, PersonNotFound, UnknownCode
+from openmyna.network.allow_list import AllowEntry, AllowList, default_allow_list, load_allow_list
+from openmyna.network.codes import AgencyCodes
+from openmyna.network.errors import MalformedItem, NotAllowed, PersonNotFound, UnknownCode
 from openmyna.network.hub import Hub
-from openmyna.network.layouts import LAYOUTS, MalformedItem, layout_for, validate_item
+from openmyna.network.layouts import LAYOUTS, layout_for, validate_item
 from openmyna.network.netca import NetworkCA, NodeIdentity
 from openmyna.network.node import AgencyNode
 from openmyna.network.oversight import Oversight

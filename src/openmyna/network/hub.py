@@ -19,13 +19,21 @@ from openmyna.config import Settings
 from openmyna.errors import OpenMynaError, Unavailable
 from openmyna.network import messages as m
 from openmyna.network.agencies import Agency, AgencyDirectory
-from openmyna.network.allow_list import AllowList, NotAllowed, default_allow_list
-from openmyna.network.codes import AgencyCodes, IdentityLookup, UnknownCode
-from openmyna.network.exchange import (
+from openmyna.network.allow_list import AllowList, default_allow_list
+from openmyna.network.codes import AgencyCodes, IdentityLookup
+from openmyna.network.errors import (
     AmbiguousProvider,
-    Deliver,
+    IdempotencyConflict,
+    MessageError,
     MisdirectedMessage,
+    NotAllowed,
     ProviderUnavailable,
+    ReplayedMessage,
+    UnknownCode,
+    UnknownSigner,
+)
+from openmyna.network.exchange import (
+    Deliver,
     envelope_times,
     exchange_id_of,
     exchange_ref,
@@ -33,7 +41,6 @@ from openmyna.network.exchange import (
 )
 from openmyna.network.hub_store import HubStore
 from openmyna.network.netca import HUB_ID, NodeIdentity
-from openmyna.network.node_store import IdempotencyConflict
 from openmyna.network.records import ExchangeRecords, NewRecord, Outcome
 
 
@@ -199,7 +206,7 @@ class Hub:
             if (j.request.sender, j.request.message_id) in fresh:
                 kept.append(j)
             else:
-                results[j.index] = m.ReplayedMessage("this message was already received")
+                results[j.index] = ReplayedMessage("this message was already received")
         return kept
 
     def _opened(self, jobs: list[_Job], results: list[str | OpenMynaError | None]) -> list[_Job]:
@@ -264,7 +271,7 @@ class Hub:
         req = job.request
         requester_key = self._resolve_key(job.requester.id)
         if requester_key is None:  # verified just now; only a revocation in between gets here
-            job.outcome, job.error_code = Outcome.FAILED, m.UnknownSigner.code
+            job.outcome, job.error_code = Outcome.FAILED, UnknownSigner.code
             return
         job.forwarded = m.ForwardedRequest(
             sender=self.identity.agency_id,
@@ -321,7 +328,7 @@ class Hub:
                 fwd.request_id,
             ):
                 raise MisdirectedMessage("the answer is not for this forwarded request")
-        except m.MessageError as exc:
+        except MessageError as exc:
             job.outcome, job.error_code = Outcome.FAILED, exc.code
             return
         job.outcome, job.answer = Outcome(ans.outcome), answer

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from openmyna.errors import NotFound, OpenMynaError
+from openmyna.network.errors import MalformedItem, UnknownLayout
 from openmyna.registry.errors import InvalidLgCode
 from openmyna.registry.municipalities import validate_lg_code
 
@@ -35,19 +35,6 @@ MIN_FISCAL_YEAR = 2000
 MAX_FISCAL_YEAR = 2100
 #: Upper bound on any yen amount in a layout (10 trillion yen): catches unit mix-ups.
 MAX_YEN = 10**13
-
-
-class MalformedItem(OpenMynaError):
-    """A provider's item data does not match its layout (データ標準レイアウト)."""
-
-    code = "MALFORMED_ITEM"
-    http_status = 502
-
-
-class UnknownLayout(NotFound):
-    """No layout exists for this (item, version)."""
-
-    code = "UNKNOWN_LAYOUT"
 
 
 def _lg_code(value: str) -> str:

@@ -44,69 +44,18 @@ from pydantic import (
 )
 
 from openmyna.clock import Clock
-from openmyna.errors import OpenMynaError
+from openmyna.network.errors import (
+    ExpiredMessage,
+    MalformedMessage,
+    ReplayedMessage,
+    SignerMismatch,
+    TamperedContent,
+    TamperedMessage,
+    UnknownSigner,
+    UntrustedReplyKey,
+)
 
 # --- errors -------------------------------------------------------------------------------
-
-
-class MessageError(OpenMynaError):
-    """A network message that must not be acted upon."""
-
-    code = "MESSAGE_ERROR"
-    http_status = 400
-
-
-class TamperedMessage(MessageError):
-    """The signature does not verify, the token is malformed, or the algorithm is not ES256."""
-
-    code = "TAMPERED_MESSAGE"
-
-
-class UnknownSigner(MessageError):
-    """The token names a signer (``kid``) that has no known key."""
-
-    code = "UNKNOWN_SIGNER"
-    http_status = 401
-
-
-class SignerMismatch(MessageError):
-    """A valid signature by one agency over an envelope claiming another sender."""
-
-    code = "SIGNER_MISMATCH"
-    http_status = 401
-
-
-class ExpiredMessage(MessageError):
-    """The message is outside its validity window (or its window is too long)."""
-
-    code = "EXPIRED_MESSAGE"
-    http_status = 401
-
-
-class ReplayedMessage(MessageError):
-    """The message id was already seen from this sender within its validity window."""
-
-    code = "REPLAYED_MESSAGE"
-    http_status = 409
-
-
-class MalformedMessage(MessageError):
-    """A correctly signed token whose payload is not a valid envelope of its declared type."""
-
-    code = "MALFORMED_MESSAGE"
-
-
-class TamperedContent(MessageError):
-    """An encrypted content that does not decrypt with this key, or was altered."""
-
-    code = "TAMPERED_CONTENT"
-
-
-class UntrustedReplyKey(MessageError):
-    """The reply key in a forwarded request is not the requester's certified key."""
-
-    code = "UNTRUSTED_REPLY_KEY"
-    http_status = 401
 
 
 # --- envelopes ----------------------------------------------------------------------------

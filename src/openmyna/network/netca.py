@@ -39,9 +39,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from openmyna.clock import Clock
 from openmyna.config import Settings
-from openmyna.errors import InvalidInput, OpenMynaError, Unavailable
+from openmyna.errors import OpenMynaError
 from openmyna.network.agencies import find_agency
-from openmyna.network.codes import HubKeyError, ensure_secret_file
+from openmyna.network.codes import ensure_secret_file
+from openmyna.network.errors import HubKeyError, InvalidNodeRequest, NetworkKeyError
 from openmyna.pki.errors import PkiKeyError
 from openmyna.pki.keys import KeyFiles, load_or_create_kek
 
@@ -53,18 +54,6 @@ RENEW_BEFORE = dt.timedelta(days=30)
 BACKDATE = dt.timedelta(minutes=5)  # tolerate small clock skew between machines
 DEFAULT_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1")
 CA_NAME = "openmyna Information Provision Network CA"
-
-
-class NetworkKeyError(Unavailable):
-    """A network CA or node key file is missing, unreadable, malformed or readable by others."""
-
-    code = "NETWORK_KEY_ERROR"
-
-
-class InvalidNodeRequest(InvalidInput):
-    """A node certificate request that cannot be honoured (bad host, bad validity)."""
-
-    code = "INVALID_NODE_REQUEST"
 
 
 def network_dir(data_dir: Path) -> Path:

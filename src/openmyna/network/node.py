@@ -19,17 +19,22 @@ from openmyna.clock import Clock
 from openmyna.config import Settings
 from openmyna.errors import InvalidInput, OpenMynaError, Unavailable
 from openmyna.network import messages as m
-from openmyna.network.exchange import (
+from openmyna.network.errors import (
     ExchangeRefused,
+    MalformedItem,
+    MessageError,
     MisdirectedMessage,
-    RequestSpec,
     UnknownExchange,
+    UnknownSigner,
+)
+from openmyna.network.exchange import (
+    RequestSpec,
     envelope_times,
     exchange_id_of,
     exchange_ref,
     sign_all,
 )
-from openmyna.network.layouts import ItemLayout, MalformedItem, latest_version, validate_item
+from openmyna.network.layouts import ItemLayout, latest_version, validate_item
 from openmyna.network.netca import HUB_ID, NodeIdentity
 from openmyna.network.node_store import NewNodeRecord, NodeStore, OutgoingRequest
 from openmyna.network.records import Outcome
@@ -164,7 +169,7 @@ class AgencyNode:
             raise MisdirectedMessage("the forwarded request is for another provider")
         requester_key = self._resolve_key(fwd.requester)
         if requester_key is None:
-            raise m.UnknownSigner("no certificate is known for the requester")
+            raise UnknownSigner("no certificate is known for the requester")
         m.check_reply_key(fwd, requester_key)
         return fwd, requester_key
 
@@ -301,7 +306,7 @@ class AgencyNode:
             except ExchangeRefused as exc:
                 outcome = Outcome(res.outcome)
                 out.append(exc)
-            except (m.MessageError, MalformedItem) as exc:
+            except (MessageError, MalformedItem) as exc:
                 outcome = Outcome.INVALID_DATA
                 out.append(exc)
             records.append(

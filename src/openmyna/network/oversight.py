@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from openmyna.network.errors import InvalidRecord
 from openmyna.network.records import (
     ExchangeRecord,
     ExchangeRecords,
-    InvalidRecord,
     Outcome,
     as_utc,
     record_of,

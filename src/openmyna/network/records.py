@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 
 from openmyna.clock import Clock
 from openmyna.config import Settings
-from openmyna.errors import InvalidInput
-from openmyna.network.codes import HubKeyError, ensure_secret_file
+from openmyna.network.codes import ensure_secret_file
+from openmyna.network.errors import HubKeyError, InvalidRecord
 from openmyna.network.tables import (
     HUB_BODY,
     HUB_KIND,
@@ -49,12 +49,6 @@ from openmyna.store import Store, open_store
 GENESIS = "0" * 64
 _TWELVE_DIGITS = re.compile(r"\d{12}")
 _PAGE = 5000
-
-
-class InvalidRecord(InvalidInput):
-    """An exchange record (or an oversight query) with a malformed field."""
-
-    code = "INVALID_RECORD"
 
 
 class Outcome(StrEnum):
