@@ -14,7 +14,7 @@ The hub keeps its state in its database only (``HubStore``), so any number of hu
 can serve one network. How a forwarded request reaches the provider is a ``Deliver``
 function: a direct call in one process (``LocalNetwork``), HTTPS with mutual TLS between
 processes (``service``). Batches go through the same code: one database transaction per
-phase and one signature per batch (``messages.sign_many``).
+phase and one signature per batch (``signing.sign_many``).
 
 This module holds the pieces both sides use: the errors, ``Deliver``, ``RequestSpec``, how an
 exchange is named (``exchange_ref``, ``exchange_id_of``) and the envelopes' validity window.
@@ -31,6 +31,7 @@ from typing import Any, Final
 from openmyna.clock import Clock
 from openmyna.errors import OpenMynaError
 from openmyna.network import messages as m
+from openmyna.network import signing
 from openmyna.network.netca import NodeIdentity
 
 #: How long a message stays valid after it is signed.
@@ -89,5 +90,5 @@ def sign_all(envelopes: Sequence[m.Envelope], identity: NodeIdentity) -> list[st
     if not envelopes:
         return []
     if len(envelopes) == 1:
-        return [m.sign(envelopes[0], identity.private_key, identity.agency_id)]
-    return m.sign_many(list(envelopes), identity.private_key, identity.agency_id)
+        return [signing.sign(envelopes[0], identity.private_key, identity.agency_id)]
+    return signing.sign_many(list(envelopes), identity.private_key, identity.agency_id)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from openmyna.clock import Clock
 from openmyna.config import Settings
 from openmyna.errors import OpenMynaError, Unavailable
+from openmyna.network import encryption, signing
 from openmyna.network import messages as m
 from openmyna.network.agencies import Agency, AgencyDirectory
 from openmyna.network.allow_list import AllowList, default_allow_list
@@ -79,7 +80,7 @@ class Hub:
         allow_list: AllowList,
         directory: AgencyDirectory,
         identity: NodeIdentity,
-        resolve_key: m.KeyResolver,
+        resolve_key: signing.KeyResolver,
     ) -> None:
         if identity.agency_id != HUB_ID:
             raise ValueError("the hub signs with the hub's node identity")
@@ -100,7 +101,7 @@ class Hub:
         clock: Clock,
         identities: IdentityLookup,
         identity: NodeIdentity,
-        resolve_key: m.KeyResolver,
+        resolve_key: signing.KeyResolver,
         *,
         allow_list: AllowList | None = None,
         directory: AgencyDirectory | None = None,
@@ -187,7 +188,7 @@ class Hub:
         jobs: list[_Job] = []
         for i, token in enumerate(tokens):
             try:
-                req = m.verify(
+                req = signing.verify(
                     token, self._resolve_key, clock=self.clock, expected=m.ExchangeRequest
                 )
                 assert isinstance(req, m.ExchangeRequest)
@@ -282,7 +283,7 @@ class Hub:
             provider_code=provider_code,
             affair=req.affair,
             item=req.item,
-            reply_key=m.public_jwk(requester_key),
+            reply_key=encryption.public_jwk(requester_key),
             **envelope_times(self.clock),
         )
 
@@ -320,7 +321,9 @@ class Hub:
             job.outcome, job.error_code = Outcome.FAILED, answer.code
             return
         try:
-            ans = m.verify(answer, self._resolve_key, clock=self.clock, expected=m.ProviderAnswer)
+            ans = signing.verify(
+                answer, self._resolve_key, clock=self.clock, expected=m.ProviderAnswer
+            )
             assert isinstance(ans, m.ProviderAnswer)
             if (ans.sender, ans.forwarded_id, ans.request_id) != (
                 fwd.provider,
