@@ -35,7 +35,7 @@ from openmyna.network.errors import (
 )
 from openmyna.network.exchange import RequestSpec, exchange_id_of, exchange_ref
 from openmyna.network.hub import Hub
-from openmyna.network.layouts import LocalTaxInfo
+from openmyna.network.local_layouts import LocalTaxInfo
 from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
 from openmyna.network.node import AgencyNode
 from openmyna.network.node_store import node_metadata

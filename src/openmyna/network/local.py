@@ -27,7 +27,7 @@ from openmyna.network.codes import IdentityLookup
 from openmyna.network.errors import ProviderUnavailable
 from openmyna.network.exchange import RequestSpec
 from openmyna.network.hub import Hub
-from openmyna.network.layouts import ItemLayout
+from openmyna.network.item_layout import ItemLayout
 from openmyna.network.netca import HUB_ID, NetworkCA
 from openmyna.network.node import AgencyNode
 from openmyna.network.records import ExchangeRecord

@@ -35,7 +35,8 @@ from openmyna.network.exchange import (
     exchange_ref,
     sign_all,
 )
-from openmyna.network.layouts import ItemLayout, latest_version, validate_item
+from openmyna.network.item_layout import ItemLayout
+from openmyna.network.layouts import latest_version, validate_item
 from openmyna.network.netca import HUB_ID, NodeIdentity
 from openmyna.network.node_store import NewNodeRecord, NodeStore, OutgoingRequest
 from openmyna.network.records import Outcome

@@ -48,7 +48,7 @@ from openmyna.network.errors import (
 )
 from openmyna.network.exchange import Deliver, RequestSpec, exchange_id_of, exchange_ref
 from openmyna.network.hub import Hub
-from openmyna.network.layouts import ItemLayout
+from openmyna.network.item_layout import ItemLayout
 from openmyna.network.netca import HUB_ID, NetworkCA
 from openmyna.network.node import AgencyNode
 
