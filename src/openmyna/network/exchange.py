@@ -16,7 +16,7 @@ function: a direct call in one process (``LocalNetwork``), HTTPS with mutual TLS
 processes (``service``). Batches go through the same code: one database transaction per
 phase and one signature per batch (``signing.sign_many``).
 
-This module holds the pieces both sides use: the errors, ``Deliver``, ``RequestSpec``, how an
+This module holds the pieces both sides use: ``Deliver``, ``RequestSpec``, how an
 exchange is named (``exchange_ref``, ``exchange_id_of``) and the envelopes' validity window.
 """
 
