@@ -6,8 +6,9 @@ the hub's tamper-evident exchange records (情報提供等記録) with the overs
 network CA with mutual TLS (``netca``, ``netca_profiles``, ``tls``), the message formats
 (``messages``), signed (``signing``) and encrypted (``encryption``), the hub and the agency
 nodes (``hub``, ``node``, ``exchange``), as HTTP processes (``service``, ``clients``) or all
-in one process (``local``), and the child-allowance scenario (``scenario``). Every error of
-the network, with its stable code, is in ``errors``. See docs/network.md.
+in one process (``local``). Every error of the network, with its stable code, is in
+``errors``. The child-allowance scenario and the nodes' demo data are in ``openmyna.demo``.
+See docs/network.md.
 """
 
 from openmyna.network.agencies import Agency, AgencyDirectory, AgencyKind, find_agency
