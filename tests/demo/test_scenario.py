@@ -34,15 +34,15 @@ from openmyna.demo.scenario import (
 from openmyna.demo.seed import seed_town
 from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.network.agencies import municipality_agency_id
-from openmyna.network.exchange import ProviderUnavailable
-from openmyna.network.layouts import (
+from openmyna.network.errors import ProviderUnavailable
+from openmyna.network.local import LocalNetwork
+from openmyna.network.local_layouts import (
     LocalTaxInfo,
     Relationship,
     ResidenceStatus,
     ResidentRegistryInfo,
     TaxStatus,
 )
-from openmyna.network.local import LocalNetwork
 from openmyna.network.node_store import node_items
 from openmyna.network.records import Outcome
 from openmyna.registry import EventType, IdentityStatus, Registries, Status

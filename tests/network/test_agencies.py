@@ -8,12 +8,11 @@ from openmyna.network.agencies import (
     Agency,
     AgencyDirectory,
     AgencyKind,
-    InvalidAgencyData,
-    UnknownAgency,
     find_agency,
     load_agencies,
     municipality_agency_id,
 )
+from openmyna.network.errors import InvalidAgencyData, UnknownAgency
 from openmyna.registry import InvalidLgCode, known_municipalities
 
 

@@ -17,12 +17,11 @@ from openmyna.network.agencies import AgencyKind
 from openmyna.network.allow_list import (
     AllowEntry,
     AllowList,
-    AllowListInvalid,
-    NotAllowed,
     default_allow_list,
     load_allow_list,
     parse_allow_list,
 )
+from openmyna.network.errors import AllowListInvalid, NotAllowed
 from openmyna.network.layouts import ITEMS
 
 PACKAGED = resources.files("openmyna.network.data").joinpath("allow_list.toml").read_bytes()

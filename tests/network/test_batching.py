@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from openmyna.errors import InvalidInput, OpenMynaError, Unavailable
-from openmyna.network.batching import Batcher, BatcherClosed
+from openmyna.network.batching import Batcher
+from openmyna.network.errors import BatcherClosed
 
 
 class Recorder:

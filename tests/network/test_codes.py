@@ -17,8 +17,8 @@ from openmyna.builder import Builder
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 from openmyna.errors import InvalidInput
-from openmyna.network.agencies import UnknownAgency
-from openmyna.network.codes import AgencyCodes, HubKeyError, PersonNotFound, UnknownCode
+from openmyna.network.codes import AgencyCodes
+from openmyna.network.errors import HubKeyError, PersonNotFound, UnknownAgency, UnknownCode
 from openmyna.registry import NewPerson, Registries, Sex
 
 MAEBASHI = "102016"

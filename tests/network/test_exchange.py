@@ -17,23 +17,28 @@ from openmyna.builder import Builder
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 from openmyna.errors import InvalidInput, OpenMynaError
+from openmyna.network import encryption, signing
 from openmyna.network import messages as m
 from openmyna.network.agencies import AgencyDirectory
 from openmyna.network.allow_list import default_allow_list
 from openmyna.network.codes import AgencyCodes
-from openmyna.network.exchange import (
+from openmyna.network.errors import (
     AmbiguousProvider,
     ExchangeRefused,
+    IdempotencyConflict,
+    MalformedItem,
+    MessageError,
     ProviderUnavailable,
-    RequestSpec,
-    exchange_id_of,
-    exchange_ref,
+    ReplayedMessage,
+    TamperedContent,
+    TamperedMessage,
 )
+from openmyna.network.exchange import RequestSpec, exchange_id_of, exchange_ref
 from openmyna.network.hub import Hub
-from openmyna.network.layouts import LocalTaxInfo, MalformedItem
+from openmyna.network.local_layouts import LocalTaxInfo
 from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
 from openmyna.network.node import AgencyNode
-from openmyna.network.node_store import IdempotencyConflict, node_metadata
+from openmyna.network.node_store import node_metadata
 from openmyna.network.records import ExchangeRecords, Outcome
 
 
@@ -131,7 +136,7 @@ def test_municipality_b_gets_local_tax_from_a(world: World) -> None:
     assert got.municipal_tax == 174_321
     assert got.fiscal_year == 2025
     # The forwarded request names the person by A's code, never by B's.
-    fwd = m.verify(fwd_token, lambda k: w.ids[HUB_ID].certificate, clock=w.clock)
+    fwd = signing.verify(fwd_token, lambda k: w.ids[HUB_ID].certificate, clock=w.clock)
     assert isinstance(fwd, m.ForwardedRequest)
     assert fwd.provider_code == code_a
     assert code_b not in fwd_token
@@ -152,7 +157,7 @@ def test_municipality_b_gets_local_tax_from_a(world: World) -> None:
     [hub_record] = w.records.for_person(w.codes.person_key_of_number(w.numbers[0]))
     assert hub_record.exchange_id == at_b.exchange_id
     # A result is accepted once only.
-    with pytest.raises(m.ReplayedMessage):
+    with pytest.raises(ReplayedMessage):
         w.b.receive_result(result_token)
 
 
@@ -163,13 +168,13 @@ def test_the_hub_cannot_decrypt_the_content(world: World) -> None:
     w.a.store_item(code_a, "local_tax", TAX)
     token = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A)
     _, answer_token, _ = _exchange(w, token)
-    ans = m.verify(answer_token, lambda k: w.ids[A].certificate, clock=w.clock)
+    ans = signing.verify(answer_token, lambda k: w.ids[A].certificate, clock=w.clock)
     assert isinstance(ans, m.ProviderAnswer)
     assert ans.content is not None
     for outsider in (HUB_ID, A):
-        with pytest.raises(m.TamperedContent):
-            m.decrypt(ans.content, w.ids[outsider].private_key, request_id=ans.request_id)
-    body = m.decrypt(ans.content, w.ids[B].private_key, request_id=ans.request_id)
+        with pytest.raises(TamperedContent):
+            encryption.decrypt(ans.content, w.ids[outsider].private_key, request_id=ans.request_id)
+    body = encryption.decrypt(ans.content, w.ids[B].private_key, request_id=ans.request_id)
     assert body["data"]["municipal_tax"] == 174_321
 
 
@@ -228,21 +233,21 @@ def test_tampered_request_token_is_refused(world: World) -> None:
     code_b = w.codes.issue(B, w.numbers[0])
     token = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A)
     header, payload, signature = token.split(".")
-    forged = m.ExchangeRequest.model_validate_json(m._b64decode(payload)).model_copy(
+    forged = m.ExchangeRequest.model_validate_json(signing._b64decode(payload)).model_copy(
         update={"affair": "public_assistance"}
     )
-    tampered = ".".join([header, m._b64encode(forged.model_dump_json().encode()), signature])
+    tampered = ".".join([header, signing._b64encode(forged.model_dump_json().encode()), signature])
     deliver = Capture(w)
-    with pytest.raises(m.TamperedMessage):
+    with pytest.raises(TamperedMessage):
         w.hub.exchange(tampered, deliver)
     flipped = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
-    with pytest.raises(m.MessageError):
+    with pytest.raises(MessageError):
         w.hub.exchange(flipped, deliver)
     assert w.records.count() == 0
     assert deliver.forwarded == []
     # The genuine token still goes through, once.
     w.hub.exchange(token, deliver)
-    with pytest.raises(m.ReplayedMessage):
+    with pytest.raises(ReplayedMessage):
         w.hub.exchange(token, deliver)
     assert w.records.count() == 1
 
@@ -262,7 +267,7 @@ def test_replay_to_a_second_hub_on_the_same_database_is_refused(
     try:
         token = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A)
         w.b.receive_result(w.hub.exchange(token, Capture(w)))
-        with pytest.raises(m.ReplayedMessage):
+        with pytest.raises(ReplayedMessage):
             other.exchange(token, Capture(w))
         # A new request goes through the other hub just as well, into the same chain.
         again = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A)
@@ -334,7 +339,7 @@ def test_an_idempotency_key_cannot_be_reused_for_another_request(world: World) -
         provider_agency=A,
     )
     with pytest.raises(IdempotencyConflict):
-        w.hub.exchange(m.sign(other, w.ids[B].private_key, B), Capture(w))
+        w.hub.exchange(signing.sign(other, w.ids[B].private_key, B), Capture(w))
     assert w.records.count() == 1
 
 
@@ -348,10 +353,10 @@ def test_a_batch_shares_one_signature_and_one_record_transaction(world: World) -
     specs = [RequestSpec(c, AFFAIR, "local_tax", provider_agency=A) for c in codes_b]
     specs.append(RequestSpec(codes_b[0], AFFAIR, "welfare", provider_agency=A))
     tokens = w.b.request_many(specs)
-    assert all(m.BATCH_SEPARATOR in t for t in tokens)
+    assert all(signing.BATCH_SEPARATOR in t for t in tokens)
     deliver = Capture(w)
     results = w.hub.exchange_many([*tokens, "not-a-token"], deliver)
-    assert isinstance(results[-1], m.TamperedMessage)
+    assert isinstance(results[-1], TamperedMessage)
     got = w.b.receive_results([r for r in results[:-1] if isinstance(r, str)])
     assert [type(g).__name__ for g in got] == ["LocalTaxInfo", "LocalTaxInfo", "ExchangeRefused"]
     assert len({t.split("~")[0] for t in deliver.forwarded}) == 1  # one hub signature
@@ -371,12 +376,12 @@ def test_malformed_item_from_the_provider_is_refused_and_recorded(world: World) 
 
     def misbehave(answer_token: str) -> str:
         # A misbehaving provider answers with data that does not fit the layout.
-        ans = m.verify(answer_token, lambda k: w.ids[A].certificate, clock=w.clock)
+        ans = signing.verify(answer_token, lambda k: w.ids[A].certificate, clock=w.clock)
         assert isinstance(ans, m.ProviderAnswer)
         bad = {"item": "local_tax", "version": 1, "data": {**TAX, "taxable_income": 9_000_000}}
-        content = m.encrypt_for(bad, w.ids[B].certificate, request_id=ans.request_id)
+        content = encryption.encrypt_for(bad, w.ids[B].certificate, request_id=ans.request_id)
         forged = ans.model_copy(update={"outcome": "provided", "content": content})
-        return m.sign(forged, w.ids[A].private_key, A)
+        return signing.sign(forged, w.ids[A].private_key, A)
 
     deliver = Capture(w)
     deliver.tamper = misbehave
@@ -395,10 +400,10 @@ def test_a_forged_or_misdirected_answer_fails_the_exchange(world: World) -> None
     token = w.b.request(code_b, AFFAIR, "local_tax", provider_agency=A)
 
     def forge(answer_token: str) -> str:  # signed by B, claiming to be A
-        ans = m.verify(answer_token, lambda k: w.ids[A].certificate, clock=w.clock)
+        ans = signing.verify(answer_token, lambda k: w.ids[A].certificate, clock=w.clock)
         assert isinstance(ans, m.ProviderAnswer)
-        header, payload, _ = m.sign(ans, w.ids[A].private_key, A).split(".")
-        _, _, signature = m.sign(
+        header, payload, _ = signing.sign(ans, w.ids[A].private_key, A).split(".")
+        _, _, signature = signing.sign(
             ans.model_copy(update={"sender": B}), w.ids[B].private_key, B
         ).split(".")
         return ".".join([header, payload, signature])

@@ -12,19 +12,10 @@ from hypothesis import strategies as st
 
 from openmyna.errors import OpenMynaError
 from openmyna.network.allow_list import default_allow_list
-from openmyna.network.layouts import (
-    ITEMS,
-    LAYOUTS,
-    MAX_FISCAL_YEAR,
-    MIN_FISCAL_YEAR,
-    ItemLayout,
-    LocalTaxInfo,
-    MalformedItem,
-    UnknownLayout,
-    latest_version,
-    layout_for,
-    validate_item,
-)
+from openmyna.network.errors import MalformedItem, UnknownLayout
+from openmyna.network.item_layout import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, ItemLayout
+from openmyna.network.layouts import ITEMS, LAYOUTS, latest_version, layout_for, validate_item
+from openmyna.network.local_layouts import LocalTaxInfo
 
 LG_A = "131016"  # 千代田区 (valid check digit)
 LG_B = "011002"  # 札幌市

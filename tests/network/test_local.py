@@ -13,16 +13,10 @@ from openmyna.bus import Bus
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 from openmyna.errors import OpenMynaError
-from openmyna.network.agencies import UnknownAgency
-from openmyna.network.exchange import (
-    ExchangeRefused,
-    ProviderUnavailable,
-    RequestSpec,
-    exchange_id_of,
-    exchange_ref,
-)
-from openmyna.network.layouts import LocalTaxInfo
+from openmyna.network.errors import ExchangeRefused, ProviderUnavailable, UnknownAgency
+from openmyna.network.exchange import RequestSpec, exchange_id_of, exchange_ref
 from openmyna.network.local import LocalNetwork
+from openmyna.network.local_layouts import LocalTaxInfo
 from openmyna.network.records import Outcome
 from openmyna.registry import NewPerson, Registries, Sex
 

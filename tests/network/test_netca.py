@@ -16,13 +16,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
-from openmyna.network.agencies import UnknownAgency
-from openmyna.network.netca import (
-    InvalidNodeRequest,
-    NetworkCA,
-    NetworkKeyError,
-    network_dir,
-)
+from openmyna.network.errors import InvalidNodeRequest, NetworkKeyError, UnknownAgency
+from openmyna.network.netca import NetworkCA, network_dir
 
 
 @pytest.fixture

@@ -18,15 +18,15 @@ from sqlalchemy.exc import DBAPIError
 
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
+from openmyna.network.errors import InvalidRecord
 from openmyna.network.oversight import Oversight
+from openmyna.network.record_chain import chain_hash
 from openmyna.network.records import (
     ExchangeRecords,
-    InvalidRecord,
     NewRecord,
     Outcome,
     Problem,
     ProblemKind,
-    chain_hash,
 )
 from openmyna.network.tables import exchange_records, hub_metadata
 from openmyna.store import Store
@@ -227,12 +227,12 @@ def test_a_forged_checkpoint_is_detected(
     assert (5, ProblemKind.BAD_SIGNATURE) in kinds(records.verify_chain().problems)
     # a well-formed signature by another key over a different head
     other = ec.generate_private_key(ec.SECP256R1())
-    from openmyna.network.records import HubSigner, _checkpoint_message
+    from openmyna.network.record_chain import HubSigner, checkpoint_message
 
     forger = HubSigner(other)
     cp = records.checkpoints()[1]
     fake_head = "f" * 64
-    msg = _checkpoint_message(cp.seq, fake_head, cp.created_at, forger.key_id)
+    msg = checkpoint_message(cp.seq, fake_head, cp.created_at, forger.key_id)
     sql(
         records.store,
         "UPDATE checkpoints SET head_hash = :h, key_id = :k, signature = :s WHERE seq = 10",

@@ -20,6 +20,7 @@ from openmyna.config import Settings
 from openmyna.errors import OpenMynaError
 from openmyna.network import tls
 from openmyna.network.clients import NodeClient, error_from_problem
+from openmyna.network.errors import UnexpectedPeer
 from openmyna.network.exchange import exchange_id_of, exchange_ref
 from openmyna.network.hub import Hub
 from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
@@ -244,7 +245,7 @@ def test_only_the_hub_may_ask_a_node_and_only_the_agency_may_use_its_node(net: N
         answer = http.post(f"{net.servers[A].url}/v1/answer", json={"tokens": ["x.y.z"]})
     assert (answer.status_code, answer.json()["title"]) == (403, "UNEXPECTED_PEER")
     # B's certificate at A's own systems' API: not A.
-    with net.client(B, to=A) as b_at_a, pytest.raises(tls.UnexpectedPeer):
+    with net.client(B, to=A) as b_at_a, pytest.raises(UnexpectedPeer):
         b_at_a.records()
     # The hub's certificate at B's own API: not B either.
     with net.raw(net.ca.node(HUB_ID)) as http:
@@ -253,7 +254,7 @@ def test_only_the_hub_may_ask_a_node_and_only_the_agency_may_use_its_node(net: N
     # A client that expects A's node but reaches B's refuses to talk.
     with (
         NodeClient.connect(net.ca.node(A), net.ca, net.servers[B].url) as confused,
-        pytest.raises(tls.UnexpectedPeer),
+        pytest.raises(UnexpectedPeer),
     ):
         confused.records()
 

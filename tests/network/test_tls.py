@@ -24,6 +24,13 @@ from cryptography.x509.oid import NameOID
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 from openmyna.network import tls
+from openmyna.network.errors import (
+    NoPeerCertificate,
+    PeerRefused,
+    RevokedPeer,
+    UnexpectedPeer,
+    UntrustedPeer,
+)
 from openmyna.network.netca import NetworkCA, NodeIdentity
 
 
@@ -61,7 +68,7 @@ class EchoServer:
                 with self.ctx.wrap_socket(conn, server_side=True) as tls_sock:
                     try:
                         agency = tls.peer_agency(tls_sock, self.ca.ca_certificate(), self.ca)
-                    except tls.PeerRefused as exc:
+                    except PeerRefused as exc:
                         self.results.put(exc.code)
                         tls_sock.sendall(exc.code.encode())
                         continue
@@ -173,7 +180,7 @@ def test_client_of_another_ca_is_refused(ca: NetworkCA, other_ca: NetworkCA) -> 
     with echo_server(ca) as server:
         _refused(server.port, ctx)
         assert server.outcome() == "handshake_failed"
-    with pytest.raises(tls.UntrustedPeer):
+    with pytest.raises(UntrustedPeer):
         tls.peer_agency(intruder.certificate, ca.ca_certificate(), ca)
 
 
@@ -214,7 +221,7 @@ def test_client_names_the_server(ca: NetworkCA) -> None:
         ctx.wrap_socket(raw, server_hostname="127.0.0.1") as sock,
     ):
         assert tls.peer_agency(sock, cert, ca, expected="hub") == "hub"
-        with pytest.raises(tls.UnexpectedPeer) as err:
+        with pytest.raises(UnexpectedPeer) as err:
             tls.peer_agency(sock, cert, ca, expected="nenkin")
         assert err.value.code == "UNEXPECTED_PEER"
         assert sock.recv(100) == b"nenkin"
@@ -224,12 +231,12 @@ def test_peer_agency_inputs(ca: NetworkCA) -> None:
     node = ca.node("jasso")
     der = node.certificate.public_bytes(serialization.Encoding.DER)
     assert tls.peer_agency(der, ca.ca_certificate(), ca) == "jasso"
-    with pytest.raises(tls.NoPeerCertificate):
+    with pytest.raises(NoPeerCertificate):
         tls.peer_agency(b"", ca.ca_certificate(), ca)
-    with pytest.raises(tls.UntrustedPeer):
+    with pytest.raises(UntrustedPeer):
         tls.peer_agency(b"not a certificate", ca.ca_certificate(), ca)
     ca.revoke("jasso")
-    with pytest.raises(tls.RevokedPeer) as err:
+    with pytest.raises(RevokedPeer) as err:
         tls.peer_agency(node.certificate, ca.ca_certificate(), ca)
     assert err.value.http_status == 403
 
@@ -249,7 +256,7 @@ def test_uvicorn_and_httpx2(ca: NetworkCA) -> None:
         assert scope["type"] == "http"
         try:
             status, body = 200, tls.scope_agency(scope, ca.ca_certificate(), ca).encode()
-        except tls.PeerRefused as exc:
+        except PeerRefused as exc:
             status, body = exc.http_status, exc.code.encode()
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": body})

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Final
 
-from openmyna.network.layouts import IncomeCategory
+from openmyna.network.local_layouts import IncomeCategory
 from openmyna.registry import (
     NewHousehold,
     NewPerson,

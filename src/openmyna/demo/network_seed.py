@@ -45,16 +45,15 @@ from openmyna.demo.family import (
     make_family,
 )
 from openmyna.network.agencies import municipality_agency_id
-from openmyna.network.layouts import (
+from openmyna.network.layouts import latest_version, validate_item
+from openmyna.network.local import LocalNetwork
+from openmyna.network.local_layouts import (
     HouseholdMember,
     IncomeCategory,
     Relationship,
     ResidenceStatus,
     TaxStatus,
-    latest_version,
-    validate_item,
 )
-from openmyna.network.local import LocalNetwork
 from openmyna.registry import (
     Arrival,
     Registries,

@@ -30,9 +30,11 @@ from typing import Final
 from openmyna.demo.family import ScenarioFamily
 from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.network.agencies import municipality_agency_id
-from openmyna.network.exchange import ExchangeRefused, RequestSpec, exchange_id_of, exchange_ref
-from openmyna.network.layouts import ItemLayout, LocalTaxInfo, ResidentRegistryInfo
+from openmyna.network.errors import ExchangeRefused
+from openmyna.network.exchange import RequestSpec, exchange_id_of, exchange_ref
+from openmyna.network.item_layout import ItemLayout
 from openmyna.network.local import LocalNetwork
+from openmyna.network.local_layouts import LocalTaxInfo, ResidentRegistryInfo
 from openmyna.network.node_store import NodeRecord
 from openmyna.network.records import ExchangeRecord
 from openmyna.numbers import mask_individual_number

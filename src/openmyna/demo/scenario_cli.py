@@ -12,7 +12,7 @@ from rich.table import Table
 from openmyna.demo.scenario import ScenarioReport
 from openmyna.errors import NotFound
 from openmyna.network.agencies import AgencyDirectory
-from openmyna.network.layouts import LocalTaxInfo, ResidentRegistryInfo
+from openmyna.network.local_layouts import LocalTaxInfo, ResidentRegistryInfo
 from openmyna.network.node_store import NodeRecord
 
 app = typer.Typer(

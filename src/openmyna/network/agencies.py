@@ -16,23 +16,11 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
-from openmyna.errors import InvalidInput, NotFound
+from openmyna.network.errors import InvalidAgencyData, UnknownAgency
 from openmyna.registry import known_municipalities, validate_lg_code
 
 _AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 MUNICIPALITY_PREFIX = "lg-"
-
-
-class UnknownAgency(NotFound):
-    """No agency with that id on the network."""
-
-    code = "UNKNOWN_AGENCY"
-
-
-class InvalidAgencyData(InvalidInput):
-    """The agencies data file (or an agency given in code) is malformed."""
-
-    code = "INVALID_AGENCY_DATA"
 
 
 class AgencyKind(StrEnum):

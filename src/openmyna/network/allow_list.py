@@ -19,54 +19,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.network.agencies import AgencyKind
+from openmyna.network.errors import AllowListInvalid, NotAllowed
 from openmyna.network.layouts import ITEMS
 
 __all__ = [
     "Affair",
     "AllowEntry",
     "AllowList",
-    "AllowListInvalid",
-    "NotAllowed",
     "default_allow_list",
     "load_allow_list",
 ]
 
 _ID_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
-#: Longest text of a refused tuple kept in an error (the tuple comes from the requester).
-_MAX_ECHO = 64
-
-
-class NotAllowed(OpenMynaError):
-    """The exchange is not on the allow-list (別表第二): refused."""
-
-    code = "NOT_ALLOWED"
-    http_status = 403
-
-    def __init__(
-        self, requester_kind: str, affair: str, provider_kind: str, item: str, version: str
-    ) -> None:
-        super().__init__(
-            "this exchange is not on the allow-list",
-            requester_kind=str(requester_kind)[:_MAX_ECHO],
-            affair=str(affair)[:_MAX_ECHO],
-            provider_kind=str(provider_kind)[:_MAX_ECHO],
-            item=str(item)[:_MAX_ECHO],
-            allow_list_version=version,
-        )
-        self.requester_kind = requester_kind
-        self.affair = affair
-        self.provider_kind = provider_kind
-        self.item = item
-        self.allow_list_version = version
-
-
-class AllowListInvalid(InvalidInput):
-    """The allow-list file is malformed; the message says where."""
-
-    code = "INVALID_ALLOW_LIST"
-    exit_code = 2
 
 
 def _known_item(value: str) -> str:

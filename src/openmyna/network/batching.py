@@ -18,17 +18,12 @@ from concurrent.futures import Future
 from typing import Final, Generic, TypeVar
 
 from openmyna.errors import OpenMynaError, Unavailable
+from openmyna.network.errors import BatcherClosed
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 _STOP: Final = object()
-
-
-class BatcherClosed(Unavailable):
-    """The batcher was closed: the call was not carried out."""
-
-    code = "BATCHER_CLOSED"
 
 
 class Batcher(Generic[T, R]):

@@ -19,28 +19,22 @@ import httpx2
 
 from openmyna.errors import OpenMynaError, Unavailable
 from openmyna.network import tls
-from openmyna.network.exchange import ProviderError, ProviderUnavailable
+from openmyna.network.errors import (
+    HubUnavailable,
+    NoPeerCertificate,
+    PeerRefused,
+    ProviderError,
+    ProviderUnavailable,
+    RemoteError,
+    UnknownNode,
+)
 from openmyna.network.hub import Hub
-from openmyna.network.hub_store import UnknownNode
 from openmyna.network.netca import HUB_ID, NetworkCA, NodeIdentity
 
 #: How long the hub trusts a provider URL it read from its database.
 URL_TTL: Final = 2.0
 #: The request extension naming the agency whose node certificate the server must show.
 _AGENCY: Final = "openmyna_agency"
-
-
-class HubUnavailable(Unavailable):
-    """The hub cannot be reached (connection refused, reset or timed out)."""
-
-    code = "HUB_UNAVAILABLE"
-
-
-class RemoteError(OpenMynaError):
-    """A peer answered with an error this process does not know, or with no valid answer."""
-
-    code = "REMOTE_ERROR"
-    http_status = 502
 
 
 # --- errors across the wire ---------------------------------------------------------------
@@ -105,7 +99,7 @@ class _ServerCheck:
         # httpcore2's sync streams hand out the low-level ``_ssl._SSLSocket``: take the DER.
         der = ssl_object.getpeercert(True) if ssl_object is not None else None
         if not der:
-            raise tls.NoPeerCertificate("the server presented no certificate")
+            raise NoPeerCertificate("the server presented no certificate")
         tls.peer_agency(der, self._ca_cert, self._ca, self._expected(response.request))
 
 
@@ -224,7 +218,7 @@ class HttpDeliver:
             return self._http.post(
                 f"{url}/v1/answer", json={"tokens": tokens}, extensions={_AGENCY: provider}
             )
-        except tls.PeerRefused as exc:  # another node answers at the provider's address
+        except PeerRefused as exc:  # another node answers at the provider's address
             raise ProviderError(
                 "the server at the provider's address is not its node",
                 provider=provider,

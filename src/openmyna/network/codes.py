@@ -37,8 +37,9 @@ from sqlalchemy import select
 
 from openmyna.clock import Clock
 from openmyna.config import Settings
-from openmyna.errors import NotFound, Unavailable
+from openmyna.errors import Unavailable
 from openmyna.network.agencies import AgencyDirectory
+from openmyna.network.errors import HubKeyError, PersonNotFound, UnknownCode
 from openmyna.network.tables import HUB_BODY, HUB_KIND, agency_codes
 from openmyna.registry import IdentityEntry, IdentityNotFound
 from openmyna.store import Store, StoreConflict, open_store
@@ -46,24 +47,6 @@ from openmyna.store import Store, StoreConflict, open_store
 CODE_BYTES = 16  # 128 bits of randomness per code
 _CODE = re.compile(r"^[a-z2-7]{26}$")
 KEY_FORMAT = "openmyna-hub-codes-key/1"
-
-
-class UnknownCode(NotFound):
-    """No code like that was issued to that agency."""
-
-    code = "UNKNOWN_CODE"
-
-
-class PersonNotFound(NotFound):
-    """The national identity index has no person with that individual number."""
-
-    code = "PERSON_NOT_FOUND"
-
-
-class HubKeyError(Unavailable):
-    """A hub key file is missing, unreadable, malformed or readable by others."""
-
-    code = "HUB_KEY_ERROR"
 
 
 class IdentityLookup(Protocol):

@@ -14,9 +14,9 @@ The hub keeps its state in its database only (``HubStore``), so any number of hu
 can serve one network. How a forwarded request reaches the provider is a ``Deliver``
 function: a direct call in one process (``LocalNetwork``), HTTPS with mutual TLS between
 processes (``service``). Batches go through the same code: one database transaction per
-phase and one signature per batch (``messages.sign_many``).
+phase and one signature per batch (``signing.sign_many``).
 
-This module holds the pieces both sides use: the errors, ``Deliver``, ``RequestSpec``, how an
+This module holds the pieces both sides use: ``Deliver``, ``RequestSpec``, how an
 exchange is named (``exchange_ref``, ``exchange_id_of``) and the envelopes' validity window.
 """
 
@@ -29,50 +29,13 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from openmyna.clock import Clock
-from openmyna.errors import InvalidInput, NotFound, OpenMynaError, Unavailable
+from openmyna.errors import OpenMynaError
 from openmyna.network import messages as m
+from openmyna.network import signing
 from openmyna.network.netca import NodeIdentity
 
 #: How long a message stays valid after it is signed.
 MESSAGE_VALIDITY: Final = dt.timedelta(minutes=2)
-
-
-class UnknownExchange(NotFound):
-    """A message that refers to no exchange this party has under way."""
-
-    code = "UNKNOWN_EXCHANGE"
-
-
-class AmbiguousProvider(InvalidInput):
-    """A request by provider kind when that kind has no agency, or more than one."""
-
-    code = "AMBIGUOUS_PROVIDER"
-
-
-class MisdirectedMessage(m.MessageError):
-    """A message meant for another party, or contradicting the exchange it refers to."""
-
-    code = "MISDIRECTED_MESSAGE"
-
-
-class ExchangeRefused(OpenMynaError):
-    """The hub answered the exchange with ``not_allowed`` or ``failed``."""
-
-    code = "EXCHANGE_REFUSED"
-    http_status = 403
-
-
-class ProviderUnavailable(Unavailable):
-    """The provider's node could not be reached; the exchange stays open for a retry."""
-
-    code = "PROVIDER_UNAVAILABLE"
-
-
-class ProviderError(OpenMynaError):
-    """The provider's node refused to answer a forwarded request (its code in the details)."""
-
-    code = "PROVIDER_ERROR"
-    http_status = 502
 
 
 #: How a hub hands forwarded requests to a provider's node: (provider agency id, forwarded
@@ -127,5 +90,5 @@ def sign_all(envelopes: Sequence[m.Envelope], identity: NodeIdentity) -> list[st
     if not envelopes:
         return []
     if len(envelopes) == 1:
-        return [m.sign(envelopes[0], identity.private_key, identity.agency_id)]
-    return m.sign_many(list(envelopes), identity.private_key, identity.agency_id)
+        return [signing.sign(envelopes[0], identity.private_key, identity.agency_id)]
+    return signing.sign_many(list(envelopes), identity.private_key, identity.agency_id)

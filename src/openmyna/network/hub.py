@@ -17,15 +17,24 @@ from dataclasses import dataclass
 from openmyna.clock import Clock
 from openmyna.config import Settings
 from openmyna.errors import OpenMynaError, Unavailable
+from openmyna.network import encryption, signing
 from openmyna.network import messages as m
 from openmyna.network.agencies import Agency, AgencyDirectory
-from openmyna.network.allow_list import AllowList, NotAllowed, default_allow_list
-from openmyna.network.codes import AgencyCodes, IdentityLookup, UnknownCode
-from openmyna.network.exchange import (
+from openmyna.network.allow_list import AllowList, default_allow_list
+from openmyna.network.codes import AgencyCodes, IdentityLookup
+from openmyna.network.errors import (
     AmbiguousProvider,
-    Deliver,
+    IdempotencyConflict,
+    MessageError,
     MisdirectedMessage,
+    NotAllowed,
     ProviderUnavailable,
+    ReplayedMessage,
+    UnknownCode,
+    UnknownSigner,
+)
+from openmyna.network.exchange import (
+    Deliver,
     envelope_times,
     exchange_id_of,
     exchange_ref,
@@ -33,7 +42,6 @@ from openmyna.network.exchange import (
 )
 from openmyna.network.hub_store import HubStore
 from openmyna.network.netca import HUB_ID, NodeIdentity
-from openmyna.network.node_store import IdempotencyConflict
 from openmyna.network.records import ExchangeRecords, NewRecord, Outcome
 
 
@@ -72,7 +80,7 @@ class Hub:
         allow_list: AllowList,
         directory: AgencyDirectory,
         identity: NodeIdentity,
-        resolve_key: m.KeyResolver,
+        resolve_key: signing.KeyResolver,
     ) -> None:
         if identity.agency_id != HUB_ID:
             raise ValueError("the hub signs with the hub's node identity")
@@ -93,7 +101,7 @@ class Hub:
         clock: Clock,
         identities: IdentityLookup,
         identity: NodeIdentity,
-        resolve_key: m.KeyResolver,
+        resolve_key: signing.KeyResolver,
         *,
         allow_list: AllowList | None = None,
         directory: AgencyDirectory | None = None,
@@ -180,7 +188,7 @@ class Hub:
         jobs: list[_Job] = []
         for i, token in enumerate(tokens):
             try:
-                req = m.verify(
+                req = signing.verify(
                     token, self._resolve_key, clock=self.clock, expected=m.ExchangeRequest
                 )
                 assert isinstance(req, m.ExchangeRequest)
@@ -199,7 +207,7 @@ class Hub:
             if (j.request.sender, j.request.message_id) in fresh:
                 kept.append(j)
             else:
-                results[j.index] = m.ReplayedMessage("this message was already received")
+                results[j.index] = ReplayedMessage("this message was already received")
         return kept
 
     def _opened(self, jobs: list[_Job], results: list[str | OpenMynaError | None]) -> list[_Job]:
@@ -264,7 +272,7 @@ class Hub:
         req = job.request
         requester_key = self._resolve_key(job.requester.id)
         if requester_key is None:  # verified just now; only a revocation in between gets here
-            job.outcome, job.error_code = Outcome.FAILED, m.UnknownSigner.code
+            job.outcome, job.error_code = Outcome.FAILED, UnknownSigner.code
             return
         job.forwarded = m.ForwardedRequest(
             sender=self.identity.agency_id,
@@ -275,7 +283,7 @@ class Hub:
             provider_code=provider_code,
             affair=req.affair,
             item=req.item,
-            reply_key=m.public_jwk(requester_key),
+            reply_key=encryption.public_jwk(requester_key),
             **envelope_times(self.clock),
         )
 
@@ -313,7 +321,9 @@ class Hub:
             job.outcome, job.error_code = Outcome.FAILED, answer.code
             return
         try:
-            ans = m.verify(answer, self._resolve_key, clock=self.clock, expected=m.ProviderAnswer)
+            ans = signing.verify(
+                answer, self._resolve_key, clock=self.clock, expected=m.ProviderAnswer
+            )
             assert isinstance(ans, m.ProviderAnswer)
             if (ans.sender, ans.forwarded_id, ans.request_id) != (
                 fwd.provider,
@@ -321,7 +331,7 @@ class Hub:
                 fwd.request_id,
             ):
                 raise MisdirectedMessage("the answer is not for this forwarded request")
-        except m.MessageError as exc:
+        except MessageError as exc:
             job.outcome, job.error_code = Outcome.FAILED, exc.code
             return
         job.outcome, job.answer = Outcome(ans.outcome), answer

@@ -19,19 +19,13 @@ from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from openmyna.clock import Clock
-from openmyna.errors import NotFound
+from openmyna.network.errors import UnknownNode
 from openmyna.network.tables import hub_exchanges, hub_nodes, seen_messages
 from openmyna.store import Store
 from openmyna.store.insert import insert_new
 
 #: How often expired message ids are deleted from the replay guard.
 PRUNE_EVERY: Final = dt.timedelta(seconds=30)
-
-
-class UnknownNode(NotFound):
-    """No node has registered where it listens for that agency."""
-
-    code = "UNKNOWN_NODE"
 
 
 @dataclass(frozen=True)

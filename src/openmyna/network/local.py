@@ -24,9 +24,10 @@ from openmyna.errors import OpenMynaError
 from openmyna.network.agencies import Agency, AgencyDirectory
 from openmyna.network.allow_list import AllowList, default_allow_list
 from openmyna.network.codes import IdentityLookup
-from openmyna.network.exchange import ProviderUnavailable, RequestSpec
+from openmyna.network.errors import ProviderUnavailable
+from openmyna.network.exchange import RequestSpec
 from openmyna.network.hub import Hub
-from openmyna.network.layouts import ItemLayout
+from openmyna.network.item_layout import ItemLayout
 from openmyna.network.netca import HUB_ID, NetworkCA
 from openmyna.network.node import AgencyNode
 from openmyna.network.records import ExchangeRecord

@@ -3,7 +3,8 @@
 The Information Provision Network has its own certification authority, separate from JPKI
 (``openmyna.pki``): JPKI certifies people, this CA certifies the machines of the network.
 ECDSA P-256 with SHA-256 throughout; the CA certificate is valid 10 years, a node
-certificate 1 year by default (at most 2).
+certificate 1 year by default (at most 2). This module keeps the CA's keys, files and
+revocations; what its certificates and CRL contain is ``netca_profiles``.
 
 Layout under the data dir (folders 0700, files 0600), all state in files so that every
 process sharing the data dir sees the same CA, nodes and revocations whatever the database:
@@ -23,7 +24,6 @@ secret never appear in a log or an error message.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import os
 import secrets
@@ -33,38 +33,24 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from openmyna.clock import Clock
 from openmyna.config import Settings
-from openmyna.errors import InvalidInput, OpenMynaError, Unavailable
+from openmyna.errors import OpenMynaError
+from openmyna.network import netca_profiles as profiles
 from openmyna.network.agencies import find_agency
-from openmyna.network.codes import HubKeyError, ensure_secret_file
+from openmyna.network.codes import ensure_secret_file
+from openmyna.network.errors import HubKeyError, InvalidNodeRequest, NetworkKeyError
 from openmyna.pki.errors import PkiKeyError
 from openmyna.pki.keys import KeyFiles, load_or_create_kek
 
 HUB_ID = "hub"
-CA_VALIDITY = dt.timedelta(days=3652)  # 10 years
 NODE_VALIDITY = dt.timedelta(days=365)
 MAX_NODE_VALIDITY = dt.timedelta(days=731)
 RENEW_BEFORE = dt.timedelta(days=30)
-BACKDATE = dt.timedelta(minutes=5)  # tolerate small clock skew between machines
 DEFAULT_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1")
-CA_NAME = "openmyna Information Provision Network CA"
-
-
-class NetworkKeyError(Unavailable):
-    """A network CA or node key file is missing, unreadable, malformed or readable by others."""
-
-    code = "NETWORK_KEY_ERROR"
-
-
-class InvalidNodeRequest(InvalidInput):
-    """A node certificate request that cannot be honoured (bad host, bad validity)."""
-
-    code = "INVALID_NODE_REQUEST"
 
 
 def network_dir(data_dir: Path) -> Path:
@@ -77,20 +63,6 @@ def _agency_kind(agency_id: str) -> str:
     if agency_id == HUB_ID:
         return HUB_ID
     return str(find_agency(agency_id).kind)
-
-
-def _san(hosts: Sequence[str]) -> x509.SubjectAlternativeName:
-    names: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            names.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            if not host or any(c.isspace() for c in host) or len(host) > 253:
-                raise InvalidNodeRequest("a node host name is malformed") from None
-            names.append(x509.DNSName(host.lower()))
-    if not names:
-        raise InvalidNodeRequest("a node certificate needs at least one host")
-    return x509.SubjectAlternativeName(names)
 
 
 def _replace_file(path: Path, content: bytes) -> None:
@@ -199,41 +171,7 @@ class NetworkCA:
 
     def _create_ca(self) -> None:
         key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name(
-            [
-                x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "openmyna"),
-                x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME),
-            ]
-        )
-        now = self.clock.now().astimezone(dt.UTC)
-        ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - BACKDATE)
-            .not_valid_after(now + CA_VALIDITY)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(ski, critical=False)
-            .sign(key, hashes.SHA256())
-        )
+        cert = profiles.ca_certificate(key, self.clock.now().astimezone(dt.UTC))
         key_path = self._files.key_path("ca")
         key_path.unlink(missing_ok=True)
         self._write_key(key_path, key)
@@ -295,56 +233,17 @@ class NetworkCA:
         """Issue and store a node certificate; the caller holds the folder lock."""
         if not dt.timedelta(days=1) <= validity <= MAX_NODE_VALIDITY:
             raise InvalidNodeRequest("node certificate validity must be 1 day to 2 years")
-        san = _san(hosts)
         key = ec.generate_private_key(ec.SECP256R1())
         now = self.clock.now().astimezone(dt.UTC)
-        not_after = min(now + validity, self._ca_cert.not_valid_after_utc)
-        subject = x509.Name(
-            [
-                x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, kind),
-                x509.NameAttribute(NameOID.COMMON_NAME, agency_id),
-            ]
-        )
-        ca_key = self._ca_private_key()
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(self._ca_cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - BACKDATE)
-            .not_valid_after(not_after)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.ExtendedKeyUsage(
-                    [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-                ),
-                critical=False,
-            )
-            .add_extension(san, critical=False)
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                critical=False,
-            )
-            .sign(ca_key, hashes.SHA256())
+        cert = profiles.node_certificate(
+            key.public_key(),
+            agency_id,
+            kind,
+            hosts,
+            ca_cert=self._ca_cert,
+            ca_key=self._ca_private_key(),
+            now=now,
+            not_after=min(now + validity, self._ca_cert.not_valid_after_utc),
         )
         old = self._current_node_cert(agency_id)
         self._write_key(self._node_key_path(agency_id, cert.serial_number), key)
@@ -489,22 +388,10 @@ class NetworkCA:
         return cert.serial_number
 
     def _write_crl(self, body: dict[str, dict[str, str]]) -> None:
-        # nextUpdate is the CA's end: the CRL travels as a file with the CA, re-signed on
-        # every revocation, and must not expire under a stopped clock.
-        now = self.clock.now().astimezone(dt.UTC)
-        builder = (
-            x509.CertificateRevocationListBuilder()
-            .issuer_name(self._ca_cert.subject)
-            .last_update(now - BACKDATE)
-            .next_update(self._ca_cert.not_valid_after_utc)
+        crl = profiles.revocation_list(
+            body,
+            ca_cert=self._ca_cert,
+            ca_key=self._ca_private_key(),
+            now=self.clock.now().astimezone(dt.UTC),
         )
-        for serial_hex, entry in sorted(body.items()):
-            revoked_at = dt.datetime.fromisoformat(entry["at"].replace("Z", "+00:00"))
-            builder = builder.add_revoked_certificate(
-                x509.RevokedCertificateBuilder()
-                .serial_number(int(serial_hex, 16))
-                .revocation_date(revoked_at)
-                .build()
-            )
-        crl = builder.sign(self._ca_private_key(), hashes.SHA256())
         _replace_file(self.crl_path, crl.public_bytes(serialization.Encoding.PEM))

@@ -18,18 +18,25 @@ from pydantic import ValidationError
 from openmyna.clock import Clock
 from openmyna.config import Settings
 from openmyna.errors import InvalidInput, OpenMynaError, Unavailable
+from openmyna.network import encryption, signing
 from openmyna.network import messages as m
-from openmyna.network.exchange import (
+from openmyna.network.errors import (
     ExchangeRefused,
+    MalformedItem,
+    MessageError,
     MisdirectedMessage,
-    RequestSpec,
     UnknownExchange,
+    UnknownSigner,
+)
+from openmyna.network.exchange import (
+    RequestSpec,
     envelope_times,
     exchange_id_of,
     exchange_ref,
     sign_all,
 )
-from openmyna.network.layouts import ItemLayout, MalformedItem, latest_version, validate_item
+from openmyna.network.item_layout import ItemLayout
+from openmyna.network.layouts import latest_version, validate_item
 from openmyna.network.netca import HUB_ID, NodeIdentity
 from openmyna.network.node_store import NewNodeRecord, NodeStore, OutgoingRequest
 from openmyna.network.records import Outcome
@@ -44,9 +51,9 @@ class AgencyNode:
         clock: Clock,
         agency_id: str,
         identity: NodeIdentity,
-        hub_public: m.PublicKeyLike,
+        hub_public: signing.PublicKeyLike,
         *,
-        resolve_key: m.KeyResolver,
+        resolve_key: signing.KeyResolver,
         store: NodeStore | None = None,
     ) -> None:
         if identity.agency_id != agency_id:
@@ -58,7 +65,7 @@ class AgencyNode:
         self.store = store if store is not None else NodeStore.open(settings, clock, agency_id)
         self._hub_public = hub_public
         self._resolve_key = resolve_key
-        self._replay = m.InMemoryReplayGuard(clock)
+        self._replay = signing.InMemoryReplayGuard(clock)
         self._lock = threading.Lock()
 
     @classmethod
@@ -67,8 +74,8 @@ class AgencyNode:
         settings: Settings,
         clock: Clock,
         identity: NodeIdentity,
-        hub_public: m.PublicKeyLike,
-        resolve_key: m.KeyResolver,
+        hub_public: signing.PublicKeyLike,
+        resolve_key: signing.KeyResolver,
     ) -> AgencyNode:
         """Open the node of ``identity``'s agency with its own database."""
         return cls(
@@ -79,7 +86,7 @@ class AgencyNode:
         """Release the node's database connections."""
         self.store.close()
 
-    def _hub_key(self, kid: str) -> m.PublicKeyLike | None:
+    def _hub_key(self, kid: str) -> signing.PublicKeyLike | None:
         return self._hub_public if kid == HUB_ID else None
 
     # --- provider side -----------------------------------------------------------------------
@@ -105,7 +112,7 @@ class AgencyNode:
         answered again but not recorded twice); the answers share one signature.
         """
         results: list[str | OpenMynaError | None] = [None] * len(forwarded_tokens)
-        accepted: list[tuple[int, m.ForwardedRequest, m.PublicKeyLike]] = []
+        accepted: list[tuple[int, m.ForwardedRequest, signing.PublicKeyLike]] = []
         for i, token in enumerate(forwarded_tokens):
             try:
                 accepted.append((i, *self._accept_forwarded(token)))
@@ -119,7 +126,7 @@ class AgencyNode:
             if found is not None:
                 version, payload = found
                 validate_item(fwd.item, version, payload)
-                content = m.encrypt_for(
+                content = encryption.encrypt_for(
                     {"item": fwd.item, "version": version, "data": payload},
                     requester_key,
                     request_id=fwd.request_id,
@@ -151,8 +158,8 @@ class AgencyNode:
             results[i] = token
         return [r if r is not None else Unavailable("no answer") for r in results]
 
-    def _accept_forwarded(self, token: str) -> tuple[m.ForwardedRequest, m.PublicKeyLike]:
-        fwd = m.verify(
+    def _accept_forwarded(self, token: str) -> tuple[m.ForwardedRequest, signing.PublicKeyLike]:
+        fwd = signing.verify(
             token,
             self._hub_key,
             clock=self.clock,
@@ -164,8 +171,8 @@ class AgencyNode:
             raise MisdirectedMessage("the forwarded request is for another provider")
         requester_key = self._resolve_key(fwd.requester)
         if requester_key is None:
-            raise m.UnknownSigner("no certificate is known for the requester")
-        m.check_reply_key(fwd, requester_key)
+            raise UnknownSigner("no certificate is known for the requester")
+        encryption.check_reply_key(fwd, requester_key)
         return fwd, requester_key
 
     # --- requester side ----------------------------------------------------------------------
@@ -271,7 +278,7 @@ class AgencyNode:
         checked: list[tuple[m.ExchangeResult | None, OpenMynaError | None]] = []
         for token in tokens:
             try:
-                verified = m.verify(
+                verified = signing.verify(
                     token,
                     self._hub_key,
                     clock=self.clock,
@@ -301,7 +308,7 @@ class AgencyNode:
             except ExchangeRefused as exc:
                 outcome = Outcome(res.outcome)
                 out.append(exc)
-            except (m.MessageError, MalformedItem) as exc:
+            except (MessageError, MalformedItem) as exc:
                 outcome = Outcome.INVALID_DATA
                 out.append(exc)
             records.append(
@@ -328,13 +335,15 @@ class AgencyNode:
         assert res.provider is not None
         if req.provider_agency is not None and res.provider != req.provider_agency:
             raise MisdirectedMessage("the answer comes from another provider than asked")
-        ans = m.verify(res.answer, self._resolve_key, clock=self.clock, expected=m.ProviderAnswer)
+        ans = signing.verify(
+            res.answer, self._resolve_key, clock=self.clock, expected=m.ProviderAnswer
+        )
         assert isinstance(ans, m.ProviderAnswer)
         if (ans.sender, ans.request_id, ans.outcome) != (res.provider, ref, res.outcome):
             raise MisdirectedMessage("the provider's answer does not match the result")
         if ans.content is None:
             return None
-        body = m.decrypt(ans.content, self.identity.private_key, request_id=ref)
+        body = encryption.decrypt(ans.content, self.identity.private_key, request_id=ref)
         if body.get("item") != req.item or not isinstance(body.get("version"), int):
             raise MalformedItem("the answer carries another item than asked", item=req.item)
         return validate_item(req.item, body["version"], body.get("data"))

@@ -31,7 +31,7 @@ from sqlalchemy import (
 
 from openmyna.clock import Clock
 from openmyna.config import Settings
-from openmyna.errors import Conflict
+from openmyna.network.errors import IdempotencyConflict
 from openmyna.network.records import Outcome
 from openmyna.network.tables import NAMING
 from openmyna.store import Store, StoreKind, open_store, register_kind
@@ -104,12 +104,6 @@ class NodeRecord:
     affair: str
     item: str
     outcome: Outcome
-
-
-class IdempotencyConflict(Conflict):
-    """An idempotency key used again for a different request."""
-
-    code = "IDEMPOTENCY_CONFLICT"
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from openmyna.network.errors import InvalidRecord
+from openmyna.network.record_chain import as_utc
 from openmyna.network.records import (
     ExchangeRecord,
     ExchangeRecords,
-    InvalidRecord,
     Outcome,
-    as_utc,
     record_of,
     text_field,
 )

@@ -2,10 +2,9 @@
 
 Every exchange and every refusal is one record: when, requester, provider, affair, item,
 outcome and the person as an opaque key (``AgencyCodes.person_key``), never the content and
-never a number or a code. Records form a hash chain: ``hash = SHA-256(prev_hash ‖
-canonical(record))`` with canonical = sorted-key compact UTF-8 JSON, starting from 64 zeros.
-Every ``checkpoint_every`` records (and on demand) the hub signs (seq, head hash, time, key
-id) with its ECDSA P-256 key (``<data_dir>/keys/hub-records.pem``, mode 0600).
+never a number or a code. Records form a hash chain and every ``checkpoint_every`` records
+(and on demand) the hub signs the chain's head (both in ``record_chain``); ``verify_chain``
+recomputes the one and checks the other.
 
 Appends are serialised on the one ``chain_head`` row: the first statement of every append
 transaction updates it, which takes a row lock on PostgreSQL and the write lock on SQLite, so
@@ -19,24 +18,31 @@ queries is logged (who, when, which filter, how many records) in an append-only 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from openmyna.clock import Clock
 from openmyna.config import Settings
-from openmyna.errors import InvalidInput
-from openmyna.network.codes import HubKeyError, ensure_secret_file
+from openmyna.network.errors import InvalidRecord
+from openmyna.network.record_chain import (
+    GENESIS,
+    Checkpoint,
+    HubSigner,
+    as_utc,
+    chain_hash,
+    checkpoint_message,
+    checkpoint_of,
+    key_id_of,
+)
 from openmyna.network.tables import (
     HUB_BODY,
     HUB_KIND,
@@ -46,15 +52,8 @@ from openmyna.network.tables import (
 )
 from openmyna.store import Store, open_store
 
-GENESIS = "0" * 64
 _TWELVE_DIGITS = re.compile(r"\d{12}")
 _PAGE = 5000
-
-
-class InvalidRecord(InvalidInput):
-    """An exchange record (or an oversight query) with a malformed field."""
-
-    code = "INVALID_RECORD"
 
 
 class Outcome(StrEnum):
@@ -109,17 +108,6 @@ class ExchangeRecord:
 
 
 @dataclass(frozen=True)
-class Checkpoint:
-    """A signed statement of the chain head at ``seq``."""
-
-    seq: int
-    head_hash: str
-    created_at: dt.datetime
-    key_id: str
-    signature: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
 class Problem:
     """One finding of ``verify_chain``: where (seq) and what."""
 
@@ -140,11 +128,6 @@ class VerificationReport:
     def ok(self) -> bool:
         """True if nothing was found wrong."""
         return not self.problems
-
-
-def as_utc(t: dt.datetime) -> dt.datetime:
-    """A stored time as an aware UTC datetime (SQLite hands back naive ones: all are UTC)."""
-    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
 
 
 def text_field(name: str, value: object, max_len: int, *, optional: bool = False) -> str | None:
@@ -172,91 +155,6 @@ def _opaque(name: str, value: object) -> str | None:
     if _LONE_TWELVE_DIGITS.search(value):
         raise InvalidRecord(f"{name} must not hold a 12-digit number")
     return value
-
-
-def canonical(values: dict[str, Any]) -> bytes:
-    """The canonical encoding of one record's content (what its hash covers)."""
-    body = {
-        "v": 1,
-        "seq": int(values["seq"]),
-        "recorded_at": as_utc(values["recorded_at"]).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        **{
-            k: values[k]
-            for k in (
-                "requester",
-                "provider",
-                "affair",
-                "item",
-                "outcome",
-                "person_key",
-                "exchange_id",
-            )
-        },
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def chain_hash(prev_hash: str, values: dict[str, Any]) -> str:
-    """SHA-256 over the previous hash (32 bytes) and the record's canonical encoding."""
-    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical(values)).hexdigest()
-
-
-def _checkpoint_message(seq: int, head_hash: str, created_at: dt.datetime, key_id: str) -> bytes:
-    body = {
-        "v": 1,
-        "seq": seq,
-        "head_hash": head_hash,
-        "created_at": as_utc(created_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "key_id": key_id,
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-
-
-class HubSigner:
-    """The hub's ECDSA P-256 checkpoint key."""
-
-    def __init__(self, private_key: ec.EllipticCurvePrivateKey) -> None:
-        self._key = private_key
-        self.public_key = private_key.public_key()
-        self.key_id = key_id_of(self.public_key)
-
-    @classmethod
-    def load(cls, settings: Settings) -> HubSigner:
-        """Read ``<data_dir>/keys/hub-records.pem``, creating the key on first use."""
-
-        def make() -> bytes:
-            return ec.generate_private_key(ec.SECP256R1()).private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-
-        pem = ensure_secret_file(settings.ensure_data_dir() / "keys" / "hub-records.pem", make)
-        try:
-            key = serialization.load_pem_private_key(pem, password=None)
-        except (ValueError, TypeError):
-            raise HubKeyError("hub record key file is malformed") from None
-        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-            raise HubKeyError("hub record key must be an ECDSA P-256 key")
-        return cls(key)
-
-    def sign(self, message: bytes) -> bytes:
-        """A DER ECDSA-SHA-256 signature."""
-        return self._key.sign(message, ec.ECDSA(hashes.SHA256()))
-
-    def public_key_pem(self) -> bytes:
-        """The public key auditors pin to verify checkpoints."""
-        return self.public_key.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-
-
-def key_id_of(public_key: ec.EllipticCurvePublicKey) -> str:
-    """The first 16 bytes (hex) of SHA-256 over the key's SubjectPublicKeyInfo."""
-    der = public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).hexdigest()[:32]
 
 
 def record_of(r: Any) -> ExchangeRecord:
@@ -379,7 +277,7 @@ class ExchangeRecords:
 
     def _write_checkpoint(self, s: Session, seq: int, head: str, now: dt.datetime) -> Checkpoint:
         key_id = self.signer.key_id
-        signature = self.signer.sign(_checkpoint_message(seq, head, now, key_id))
+        signature = self.signer.sign(checkpoint_message(seq, head, now, key_id))
         s.execute(
             checkpoints.insert().values(
                 seq=seq, head_hash=head, created_at=now, key_id=key_id, signature=signature
@@ -394,7 +292,7 @@ class ExchangeRecords:
             seq, head = self._lock_head(s)
             existing = s.execute(select(checkpoints).where(checkpoints.c.seq == seq)).first()
             if existing is not None:
-                return _checkpoint(existing)
+                return checkpoint_of(existing)
             return self._write_checkpoint(s, seq, head, now)
 
     # --- reading -----------------------------------------------------------------------------
@@ -411,7 +309,7 @@ class ExchangeRecords:
         """Every checkpoint, oldest first."""
         with self.store.transaction() as s:
             rows = s.execute(select(checkpoints).order_by(checkpoints.c.seq)).all()
-        return [_checkpoint(r) for r in rows]
+        return [checkpoint_of(r) for r in rows]
 
     def for_person(self, person_key: str, *, limit: int | None = None) -> list[ExchangeRecord]:
         """The records about one person, oldest first (the portal's やりとり履歴)."""
@@ -480,7 +378,7 @@ class ExchangeRecords:
         verified = 0
         last_mark = 0
         for seq, c in sorted(marks.items()):
-            message = _checkpoint_message(c.seq, c.head_hash, c.created_at, c.key_id)
+            message = checkpoint_message(c.seq, c.head_hash, c.created_at, c.key_id)
             try:
                 if c.key_id != key_id_of(key):
                     raise InvalidSignature
@@ -501,7 +399,3 @@ class _Row:
 
     def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)
-
-
-def _checkpoint(r: Any) -> Checkpoint:
-    return Checkpoint(r.seq, r.head_hash, as_utc(r.created_at), r.key_id, bytes(r.signature))

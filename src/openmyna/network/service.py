@@ -39,19 +39,18 @@ from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.network import messages as m
 from openmyna.network import tls
 from openmyna.network.batching import Batcher
-from openmyna.network.clients import (
-    HttpDeliver,
-    HubClient,
+from openmyna.network.clients import HttpDeliver, HubClient, error_body, with_context
+from openmyna.network.errors import (
     HubUnavailable,
-    error_body,
-    with_context,
+    IdempotencyConflict,
+    InvalidNodeUrl,
+    SenderNotPeer,
 )
 from openmyna.network.exchange import Deliver, RequestSpec, exchange_id_of, exchange_ref
 from openmyna.network.hub import Hub
-from openmyna.network.layouts import ItemLayout
+from openmyna.network.item_layout import ItemLayout
 from openmyna.network.netca import HUB_ID, NetworkCA
 from openmyna.network.node import AgencyNode
-from openmyna.network.node_store import IdempotencyConflict
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +58,6 @@ log = logging.getLogger(__name__)
 MAX_BATCH: Final = 1000
 CODE_PATTERN: Final = r"^[a-z2-7]{26}$"
 NAME_PATTERN: Final = r"^[a-z][a-z0-9_]{0,63}$"
-
-
-class SenderNotPeer(tls.PeerRefused):
-    """A request token signed by another agency than the TLS peer that presents it."""
-
-    code = "SENDER_NOT_PEER"
-
-
-class InvalidNodeUrl(InvalidInput):
-    """A node URL that is not ``https://host:port`` without path, query or credentials."""
-
-    code = "INVALID_NODE_URL"
 
 
 # --- request and response bodies ----------------------------------------------------------

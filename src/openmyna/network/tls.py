@@ -23,42 +23,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from openmyna.errors import OpenMynaError
+from openmyna.network.errors import NoPeerCertificate, RevokedPeer, UnexpectedPeer, UntrustedPeer
 from openmyna.network.netca import NodeIdentity
 
 if TYPE_CHECKING:
     import httpx2
-
-
-class PeerRefused(OpenMynaError):
-    """The peer of a TLS connection is not an acceptable network node."""
-
-    code = "PEER_REFUSED"
-    http_status = 403
-
-
-class NoPeerCertificate(PeerRefused):
-    """The peer presented no certificate."""
-
-    code = "NO_PEER_CERTIFICATE"
-
-
-class UntrustedPeer(PeerRefused):
-    """The peer's certificate is not a node certificate of the network CA."""
-
-    code = "UNTRUSTED_PEER"
-
-
-class RevokedPeer(PeerRefused):
-    """The peer's node certificate is revoked."""
-
-    code = "REVOKED_PEER"
-
-
-class UnexpectedPeer(PeerRefused):
-    """The peer is a valid node, but not the agency that was expected."""
-
-    code = "UNEXPECTED_PEER"
 
 
 class RevocationCheck(Protocol):
