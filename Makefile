@@ -32,8 +32,10 @@ lint:
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
+# Each conftest.py on its own: in one run they would all be the module `conftest` (pyproject.toml).
 typecheck:
-	$(BIN)/mypy src benchmarks
+	$(BIN)/mypy src benchmarks tests
+	for f in $$(find tests -name conftest.py | sort); do $(BIN)/mypy "$$f" || exit 1; done
 
 pytest:
 	$(BIN)/pytest $(ARGS)
