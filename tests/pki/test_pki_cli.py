@@ -70,7 +70,7 @@ def test_status_revoke_suspend_resume_and_crl(data_dir: Path, ee_key: rsa.RSAPri
     out = run("crl", "publish")
     assert "auth: CRL #1, 1 entries" in out
     assert "sign: CRL #1, 0 entries" in out
-    with Jpki.open(Settings(data_dir=data_dir)) as jpki:
+    with Jpki.open(Settings(data_dir=data_dir), SystemClock()) as jpki:
         assert jpki.status(auth.serial_number) is CertStatus.REVOKED
         assert len(list(jpki.crl(CertKind.AUTH))) == 1
     missing = runner.invoke(app, ["status", "0x1234"])
