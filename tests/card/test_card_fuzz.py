@@ -118,18 +118,18 @@ class CardMachine(RuleBasedStateMachine):
         key = (self.app, self.ef)
         if key not in PIN_EFS:
             return
-        left = self.tries[key]  # type: ignore[index]
+        left = self.tries[key]
         if not raw:
             assert sw == 0x63C0 | left
         elif left == 0:
             assert sw == SW.AUTH_METHOD_BLOCKED
         elif sw == SW.OK:
-            self.tries[key] = PIN_EFS[key]  # type: ignore[index]
-            self.verified.add(self.ef)  # type: ignore[arg-type]
+            self.tries[key] = PIN_EFS[key]
+            self.verified.add(key[1])  # self.ef, as narrowed to an int by the PIN_EFS check
         else:
             assert sw == 0x63C0 | (left - 1)
-            self.tries[key] = left - 1  # type: ignore[index]
-            self.verified.discard(self.ef)  # type: ignore[arg-type]
+            self.tries[key] = left - 1
+            self.verified.discard(self.ef)
 
     @precondition(lambda self: self.app == JPKI_AID)
     @rule(digest=st.binary(min_size=32, max_size=32))

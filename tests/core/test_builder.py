@@ -55,7 +55,8 @@ def test_a_provided_stand_in_is_used_and_not_closed(tmp_path: Path) -> None:
     stand = Stand()
     with Builder(Settings(data_dir=tmp_path), SystemClock()) as parts:
         parts.provide("jpki", stand)
-        assert parts.jpki(follow_events=True) is stand  # no subscription attempted
+        got: object = parts.jpki(follow_events=True)  # typed Jpki; here the stand-in
+        assert got is stand  # no subscription attempted
     assert not stand.closed
     with Builder(Settings(data_dir=tmp_path), SystemClock()) as parts:
         parts.bus()
