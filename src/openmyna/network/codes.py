@@ -17,11 +17,9 @@ or a code.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import stat
@@ -42,7 +40,7 @@ from openmyna.network.agencies import AgencyDirectory
 from openmyna.network.errors import HubKeyError, PersonNotFound, UnknownCode
 from openmyna.network.tables import HUB_BODY, HUB_KIND, agency_codes
 from openmyna.registry import IdentityEntry, IdentityNotFound
-from openmyna.store import Store, StoreConflict, open_store
+from openmyna.store import Store, StoreConflict, files, open_store
 
 CODE_BYTES = 16  # 128 bits of randomness per code
 _CODE = re.compile(r"^[a-z2-7]{26}$")
@@ -59,21 +57,9 @@ class IdentityLookup(Protocol):
 
 def ensure_secret_file(path: Path, make: Callable[[], bytes]) -> bytes:
     """Read an owner-only secret file, creating it atomically with ``make()`` if absent."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    files.private_dir(path.parent)
     if not path.exists():
-        # A complete file under a private name, then link(): it fails if another process
-        # created the file first, so racing processes end up with the same secret.
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(make())
-                fh.flush()
-                os.fsync(fh.fileno())
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        files.write_new(path, make())  # racing processes end up with the same secret
     for attempt in range(3):
         try:
             mode = path.stat().st_mode

@@ -8,7 +8,14 @@ a code.
 
 from __future__ import annotations
 
-from openmyna.errors import Conflict, InvalidInput, NotFound, OpenMynaError, Unavailable
+from openmyna.errors import (
+    Conflict,
+    InvalidInput,
+    KeyFileError,
+    NotFound,
+    OpenMynaError,
+    Unavailable,
+)
 
 #: Longest text of a refused tuple kept in an error (the tuple comes from the requester).
 _MAX_ECHO = 64
@@ -57,7 +64,6 @@ class AllowListInvalid(InvalidInput):
     """The allow-list file is malformed; the message says where."""
 
     code = "INVALID_ALLOW_LIST"
-    exit_code = 2
 
 
 class MalformedItem(OpenMynaError):
@@ -88,7 +94,7 @@ class PersonNotFound(NotFound):
     code = "PERSON_NOT_FOUND"
 
 
-class HubKeyError(Unavailable):
+class HubKeyError(KeyFileError):
     """A hub key file is missing, unreadable, malformed or readable by others."""
 
     code = "HUB_KEY_ERROR"
@@ -106,7 +112,7 @@ class InvalidRecord(InvalidInput):
 # --- network CA and mutual TLS ----------------------------------------------------------------
 
 
-class NetworkKeyError(Unavailable):
+class NetworkKeyError(KeyFileError):
     """A network CA or node key file is missing, unreadable, malformed or readable by others."""
 
     code = "NETWORK_KEY_ERROR"

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +43,7 @@ from openmyna.network.codes import ensure_secret_file
 from openmyna.network.errors import HubKeyError, InvalidNodeRequest, NetworkKeyError
 from openmyna.pki.errors import PkiKeyError
 from openmyna.pki.keys import KeyFiles, load_or_create_kek
+from openmyna.store import files
 
 HUB_ID = "hub"
 NODE_VALIDITY = dt.timedelta(days=365)
@@ -63,20 +62,6 @@ def _agency_kind(agency_id: str) -> str:
     if agency_id == HUB_ID:
         return HUB_ID
     return str(find_agency(agency_id).kind)
-
-
-def _replace_file(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` (mode 0600), replacing any older file atomically."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -248,7 +233,7 @@ class NetworkCA:
         old = self._current_node_cert(agency_id)
         self._write_key(self._node_key_path(agency_id, cert.serial_number), key)
         cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-        _replace_file(self._node_cert_path(agency_id), cert_pem)
+        files.replace(self._node_cert_path(agency_id), cert_pem)
         if old is not None:
             self._node_key_path(agency_id, old.serial_number).unlink(missing_ok=True)
         return self._identity(agency_id, kind, cert, key)
@@ -383,7 +368,7 @@ class NetworkCA:
                 {"agency": agency_id, "at": at.isoformat().replace("+00:00", "Z")},
             )
             text = json.dumps(body, sort_keys=True, indent=1) + "\n"
-            _replace_file(self._revoked_path, text.encode("utf-8"))
+            files.replace(self._revoked_path, text.encode("utf-8"))
             self._write_crl(body)
         return cert.serial_number
 
@@ -394,4 +379,4 @@ class NetworkCA:
             ca_key=self._ca_private_key(),
             now=self.clock.now().astimezone(dt.UTC),
         )
-        _replace_file(self.crl_path, crl.public_bytes(serialization.Encoding.PEM))
+        files.replace(self.crl_path, crl.public_bytes(serialization.Encoding.PEM))
