@@ -138,3 +138,36 @@ def test_configuration_is_read_in_one_place() -> None:
         check=False,
     ).stdout.split()
     assert readers == []
+
+
+def test_the_background_loop_outlives_any_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failure that is no domain error (a driver's, a bug's) is logged by type and retried."""
+    import time
+
+    from openmyna.platform import Platform
+
+    platform = Platform(Builder(Settings(data_dir=tmp_path), SystemClock()))
+    calls: list[int] = []
+    real = platform.registries.sync
+
+    def flaky(timeout: float = 0.0) -> int:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise RuntimeError("山田太郎: a driver's message with personal data")
+        return real(timeout)
+
+    monkeypatch.setattr(platform.registries, "sync", flaky)
+    try:
+        platform.start_background(interval=0.01)
+        deadline = time.monotonic() + 20
+        while len(calls) < 4:
+            assert time.monotonic() < deadline, "the loop stopped after the failure"
+            time.sleep(0.01)
+    finally:
+        platform.close()
+    failures = [r for r in caplog.records if "background event delivery failed" in r.getMessage()]
+    assert len(failures) == 2
+    assert all("RuntimeError" in r.getMessage() for r in failures)
+    assert all("山田" not in r.getMessage() for r in caplog.records)

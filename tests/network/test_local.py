@@ -71,7 +71,7 @@ def town(settings: Settings, clock: FixedClock) -> Iterator[Town]:
 
 @pytest.fixture
 def net(town: Town) -> Iterator[LocalNetwork]:
-    network = LocalNetwork.open(town.settings, town.clock, town.registries.index)
+    network = LocalNetwork(town.settings, town.clock, town.registries.index)
     yield network
     network.close()
 
@@ -218,7 +218,7 @@ def test_a_second_network_on_the_same_data_sees_the_same_state(
     code_b = net.issue_code(B, number)
     net.node(A).store_item(code_a, "local_tax", TAX)
     assert net.ask(B, code_b, AFFAIR, "local_tax", provider_agency=A) is not None
-    with LocalNetwork.open(town.settings, town.clock, town.registries.index) as other:
+    with LocalNetwork(town.settings, town.clock, town.registries.index) as other:
         assert other.issue_code(B, number) == code_b
         assert [r.outcome for r in other.records_for_number(number)] == [Outcome.PROVIDED]
         assert other.ask(B, code_b, AFFAIR, "local_tax", provider_agency=A) is not None
@@ -226,7 +226,7 @@ def test_a_second_network_on_the_same_data_sees_the_same_state(
 
 
 def test_a_closed_network_refuses_use(town: Town) -> None:
-    net = LocalNetwork.open(town.settings, town.clock, town.registries.index)
+    net = LocalNetwork(town.settings, town.clock, town.registries.index)
     net.node(A)
     net.close()
     net.close()  # idempotent

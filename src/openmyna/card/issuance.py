@@ -24,9 +24,7 @@ from openmyna.card.personalize import (
     new_card,
     personalize,
 )
-from openmyna.clock import Clock
-from openmyna.config import Settings
-from openmyna.errors import OpenMynaError, Unavailable
+from openmyna.errors import OpenMynaError
 from openmyna.registry import IdentityEntry
 
 #: The JPKI issuer's error code for a signature certificate asked for a child.
@@ -75,16 +73,6 @@ def cert_kinds() -> tuple[Any, Any]:
     except ImportError:
         return "auth", "sign"
     return CertKind.AUTH, CertKind.SIGN
-
-
-def open_jpki(settings: Settings, clock: Clock) -> CertificateIssuer:
-    """The installation's JPKI issuer, ``openmyna.pki.Jpki`` (``Unavailable`` without it)."""
-    try:
-        from openmyna.pki import Jpki
-    except ImportError as exc:
-        raise Unavailable("the JPKI issuer (openmyna.pki) is not available") from exc
-    issuer: CertificateIssuer = Jpki.open(settings, clock)
-    return issuer
 
 
 def make_card(

@@ -37,7 +37,7 @@ from openmyna.card.errors import (
     CardTransitionRefused,
     HolderNotResident,
 )
-from openmyna.card.issuance import CertificateIssuer, make_card, open_jpki
+from openmyna.card.issuance import CertificateIssuer, make_card
 from openmyna.card.layout import PinRef
 from openmyna.card.models import (
     ApplicationChannel,
@@ -63,19 +63,16 @@ from openmyna.card.registry_events import (
     RegistryEffects,
 )
 from openmyna.card.tables import (
-    CARD_KIND,
-    ISSUER_BODY,
     applications,
     audit_log,
     cards,
     outbox,
     processed_events,
 )
-from openmyna.clock import Clock, SystemClock
-from openmyna.config import Settings
+from openmyna.clock import Clock
 from openmyna.errors import OpenMynaError
 from openmyna.registry import IdentityEntry, IdentityStatus
-from openmyna.store import Store, open_store
+from openmyna.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +100,10 @@ class CardLifecycle:
         signer: Callable[[], DataSigner],
         bus: Bus | None = None,
         auto_relay: bool = True,
-        owns_jpki: bool = False,
     ) -> None:
         """``jpki`` and ``signer`` are factories, called once when issuance first needs them.
 
-        With ``owns_jpki``, ``close`` also closes the issuer the factory opened.
+        Their parts belong to the caller (``openmyna.builder.Builder`` wires them).
         """
         self.store = store
         self.clock = clock
@@ -115,7 +111,6 @@ class CardLifecycle:
         self.bus = bus
         self.auto_relay = auto_relay
         self._jpki_factory = jpki
-        self._owns_jpki = owns_jpki
         self._jpki: CertificateIssuer | None = None
         self._signer_factory = signer
         self._signer: DataSigner | None = None
@@ -126,38 +121,8 @@ class CardLifecycle:
             self.subscribe(bus)
             self.relay()
 
-    @classmethod
-    def open(
-        cls,
-        settings: Settings,
-        bus: Bus | None = None,
-        clock: Clock | None = None,
-        *,
-        identities: IdentitySource,
-        jpki: CertificateIssuer | None = None,
-        signer: DataSigner | None = None,
-    ) -> CardLifecycle:
-        """The register of ``settings`` (JPKI issuer and data signer opened when first used)."""
-        from openmyna.card.signer import CardDataSigner
-
-        clk = clock or SystemClock()
-        return cls(
-            open_store(settings, CARD_KIND, ISSUER_BODY),
-            clk,
-            identities=identities,
-            jpki=(lambda: jpki) if jpki is not None else (lambda: open_jpki(settings, clk)),
-            signer=(lambda: signer)
-            if signer is not None
-            else (lambda: CardDataSigner.open(settings, clk)),
-            bus=bus,
-            owns_jpki=jpki is None,
-        )
-
     def close(self) -> None:
-        """Release the register's connections (and an issuer this object opened)."""
-        closer = getattr(self._jpki, "close", None)
-        if self._owns_jpki and callable(closer):
-            closer()
+        """Release the register's connections."""
         self._jpki = None
         self.store.close()
 

@@ -58,19 +58,6 @@ class LocalNetwork:
         self._nodes: dict[str, AgencyNode] = {}
         self._closed = False
 
-    @classmethod
-    def open(
-        cls,
-        settings: Settings,
-        clock: Clock,
-        identities: IdentityLookup,
-        *,
-        allow_list: AllowList | None = None,
-        directory: AgencyDirectory | None = None,
-    ) -> LocalNetwork:
-        """A network over ``settings``' data dir and databases (opened on first use)."""
-        return cls(settings, clock, identities, allow_list=allow_list, directory=directory)
-
     # --- the parts -------------------------------------------------------------------------
 
     def _check_open(self) -> None:
