@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     clock: str | None = None
     #: The JPKI issuer's settings (``OPENMYNA_PKI_*``).
     pki: PkiSettings = Field(default_factory=PkiSettings)
+    #: The installation operator's token (``OPENMYNA_OPERATOR_TOKEN``): routes that return
+    #: personal data and the CLI's counter operations require it (``openmyna.operator``).
+    #: ``None``: none is configured, and those routes and operations are refused.
+    operator_token: SecretStr | None = None
 
     def ensure_data_dir(self) -> Path:
         """Create the data directory if needed (owner-only) and return it."""
