@@ -29,7 +29,6 @@ class NoOperatorConfigured(OpenMynaError):
 
     code = "NO_OPERATOR_CONFIGURED"
     http_status = 503
-    exit_code = 3
 
 
 def operator_configured(settings: Settings) -> bool:
