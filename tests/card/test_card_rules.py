@@ -105,7 +105,7 @@ def test_text_ap_layouts() -> None:
     for i, (tag, _) in enumerate(fields[1:]):
         at = int.from_bytes(offsets[2 * i : 2 * i + 2], "big")
         assert encoded[at : at + 2] == tag.to_bytes(2, "big")  # each offset points at its TLV
-    assert encode_number("123456789018") == b"\xff\x10\x0c123456789018"
+    assert encode_number("123456789018") == b"\xff\x10\x0c123456789018\x00\x00"  # 17 bytes
     assert decode_number(encode_number("123456789018") + b"\xff\xff") == "123456789018"
     with pytest.raises(ValueError, match="12 digits"):
         encode_number("12345")

@@ -92,11 +92,6 @@ class CommandAPDU:
             return 4 if self.ne is not None else 3
         return 2 if self.ne is not None else 1
 
-    @property
-    def le_is_max(self) -> bool:
-        """True when ``Le`` was ``00`` / ``00 00``: "all available data up to the maximum"."""
-        return self.ne == (EXTENDED_MAX_NE if self.extended else SHORT_MAX_NE)
-
     def encode(self) -> bytes:
         """The APDU as bytes (short if the lengths allow it and ``extended`` is false)."""
         return encode_command(

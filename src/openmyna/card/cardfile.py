@@ -41,11 +41,12 @@ from openmyna.card.engine import VirtualCard
 from openmyna.card.errors import (
     CardFileInvalid,
     CardFileKeyMismatch,
+    CardFileOutdated,
     CardFileTampered,
     CardInUse,
 )
 from openmyna.card.signer import card_dir
-from openmyna.card.state import dump_card, load_card
+from openmyna.card.state import OutdatedCardState, dump_card, load_card
 from openmyna.config import Settings
 from openmyna.store import files
 
@@ -128,6 +129,11 @@ def unseal(
         raise CardFileTampered("the card file fails its integrity check") from None
     try:
         return load_card(plaintext), key
+    except OutdatedCardState:
+        raise CardFileOutdated(
+            "the card file was written by an older openmyna (card state format 1): its"
+            " 券面事項入力補助AP is in the old layout: issue a new card (a reissue)"
+        ) from None
     except ValueError:
         raise CardFileInvalid("the card file holds no valid card") from None
 

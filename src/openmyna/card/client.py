@@ -14,6 +14,7 @@ from types import TracebackType
 from cryptography import x509
 
 from openmyna.card.apdu import SW, encode_command, is_tries_left, parse_response
+from openmyna.card.cvcert import CardDataCertificate, decode_certificate
 from openmyna.card.errors import CardError, NotAMyNumberCard, PinLocked, error_for_sw
 from openmyna.card.face_ap import FaceData, decode_entries
 from openmyna.card.layout import (
@@ -38,6 +39,8 @@ from openmyna.card.text_ap import (
     decode_digests,
     decode_items,
     decode_number,
+    items_digest,
+    number_digest,
     signed_part,
 )
 from openmyna.card.tlv import TLVError, digest_info
@@ -57,7 +60,8 @@ class TextData:
     number_digest: bytes
     items_digest: bytes
     signature: bytes
-    signer_certificate: x509.Certificate
+    #: EF 0004: the card data signer's key in the card's own certificate format.
+    signer_certificate: CardDataCertificate
     #: Whether the files match their digests and the signature verifies with the
     #: certificate read from the card (trust in that certificate is the caller's call).
     intact: bool
@@ -263,20 +267,21 @@ class CardClient:
         number_ef = self.read_file(TEXT_AID, EF_TEXT_NUMBER)
         items_ef = self.read_file(TEXT_AID, EF_TEXT_ITEMS)
         digests_ef = self.read_file(TEXT_AID, EF_TEXT_DIGESTS)
-        cert_der = self.read_file(TEXT_AID, EF_TEXT_SIGNER_CERT)
+        cert_ef = self.read_file(TEXT_AID, EF_TEXT_SIGNER_CERT)
         try:
             number = decode_number(number_ef)
             items = decode_items(items_ef)
-            number_digest, items_digest, signature = decode_digests(digests_ef)
-            cert = x509.load_der_x509_certificate(cert_der)
+            stored_number, stored_items, signature = decode_digests(digests_ef)
+            actual_items = items_digest(items_ef)
+            cert = decode_certificate(cert_ef)
         except (TLVError, ValueError):
             raise CardError("the text AP's files are not in the card's layout") from None
         intact = (
-            hashlib.sha256(number_ef).digest() == number_digest
-            and hashlib.sha256(items_ef).digest() == items_digest
-            and verify_card_data(cert, signed_part(number_digest, items_digest), signature)
+            number_digest(number_ef) == stored_number
+            and actual_items == stored_items
+            and cert.verifies(signed_part(stored_number, stored_items), signature)
         )
-        return TextData(number, items, number_digest, items_digest, signature, cert, intact)
+        return TextData(number, items, stored_number, stored_items, signature, cert, intact)
 
     def read_individual_number(self, pin: str) -> str:
         """The individual number (個人番号) from the text AP."""

@@ -183,10 +183,20 @@ class VirtualCard:
         return respond(SW.OK, b"\x62" + encode_length(len(body)) + body)
 
     def _read_binary(self, c: CommandAPDU) -> bytes:
-        if c.p1 & 0x80:  # short EF identifier: no file here has one
-            return respond(SW.WRONG_P1P2)
         if c.data or c.ne is None:
             return respond(SW.WRONG_LENGTH)
+        if c.p1 & 0x80:  # short EF identifier in P1 b5-b1, offset in P2 (ISO 7816-4 §11.3.3)
+            if c.p1 & 0x60 or self._app is None:
+                return respond(SW.WRONG_P1P2)
+            if not self._app.accepts_short_ids:
+                return respond(SW.WRONG_P1P2)
+            by_sfi = self._app.short_ef(c.p1 & 0x1F)
+            if by_sfi is None:
+                return respond(SW.FILE_NOT_FOUND)
+            self._ef = by_sfi  # the EF read by its short id becomes the current EF
+            offset = c.p2
+        else:
+            offset = (c.p1 << 8) | c.p2
         ef = self._ef
         if ef is None:
             return respond(SW.NO_CURRENT_EF)
@@ -194,14 +204,13 @@ class VirtualCard:
             return respond(SW.INCOMPATIBLE_FILE)
         if ef.read_pin is not None and ef.read_pin not in self._verified:
             return respond(SW.SECURITY_NOT_SATISFIED)
-        offset = (c.p1 << 8) | c.p2
-        size = len(ef.data)
-        if offset > size:
+        if offset > len(ef.data):
             return respond(SW.WRONG_OFFSET)
-        chunk = ef.data[offset : offset + c.ne]
-        if len(chunk) < c.ne and not c.le_is_max:
-            return respond(SW.END_OF_FILE, chunk)
-        return respond(SW.OK, chunk)
+        # An Le past the end gets what is left with 90 00, as the real card answers: its
+        # readers ask EF 0001 with Le = 17 and certificates in fixed chunks and accept only
+        # 90 00 (jpki/myna _go/libmyna/reader.go ReadBinary, src/reader.rs read_binary;
+        # TRETJapanNFCReader IndividualNumberReaderReadFunctions.swift; lanesky/mnbcard).
+        return respond(SW.OK, ef.data[offset : offset + c.ne])
 
     def _current_pin(self) -> PinEF | int:
         ef = self._ef
@@ -212,9 +221,15 @@ class VirtualCard:
         return ef
 
     def _verify(self, c: CommandAPDU) -> bytes:
-        if c.p1 != 0x00 or c.p2 != 0x80:
+        if c.p1 != 0x00 or not 0x80 <= c.p2 <= 0x80 + 0x1E:
             return respond(SW.WRONG_P1P2)
-        current = self._current_pin()
+        if c.p2 == 0x80:  # the selected PIN EF
+            current = self._current_pin()
+        else:  # P2 = 80 | short EF id of the PIN EF, where the application allows it
+            by_sfi = self._app.short_ef(c.p2 & 0x1F) if self._app is not None else None
+            if not isinstance(by_sfi, PinEF):
+                return respond(SW.WRONG_P1P2)
+            current = by_sfi
         if isinstance(current, int):
             return respond(current)
         pin = current.pin

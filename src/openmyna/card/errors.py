@@ -109,6 +109,12 @@ class CardFileInvalid(InvalidInput):
     code = "CARD_FILE_INVALID"
 
 
+class CardFileOutdated(CardFileInvalid):
+    """A card file from an older openmyna whose chip layout this version no longer reads."""
+
+    code = "CARD_FILE_OUTDATED"
+
+
 class CardFileTampered(OpenMynaError):
     """The card file fails its authentication check: it was altered or damaged."""
 

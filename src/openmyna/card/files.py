@@ -25,6 +25,8 @@ from openmyna.card.pin import PinState
 
 KEY_BITS = 2048
 RSA_EXPONENT = 65537
+#: Short EF identifiers are 1-30 (ISO/IEC 7816-4 §7.2.2: P1 = 100x xxxx, 0 and 31 are not ids).
+MAX_SHORT_EF_ID = 30
 
 
 class AppKind(StrEnum):
@@ -81,6 +83,24 @@ class Application:
     def size(self) -> int:
         """Bytes of binary data held (what the free space counts)."""
         return sum(len(f.data) for f in self.files.values() if isinstance(f, BinaryEF))
+
+    @property
+    def accepts_short_ids(self) -> bool:
+        """Whether READ BINARY and VERIFY may name this application's EFs by short EF id.
+
+        Readers of the real card read the 券面事項入力補助AP's EF 0001-0004 and the 券面AP's
+        EFs with ``00 B0 80|SFI 00`` and verify their PINs with ``00 20 00 80|SFI`` (AokiApp/
+        jsapdu ``packages/apdu-utils/src/read-binary.ts`` ``readEfBinaryFull``, ``verify.ts``;
+        used in ``examples/mynacard/src/kenhojo`` and ``kenkaku``). No source reads the JPKI AP
+        that way (OpenSC's card-jpki.c selects every EF), so the JPKI AP refuses it.
+        """
+        return self.kind in (AppKind.TEXT, AppKind.FACE)
+
+    def short_ef(self, sfi: int) -> EF | None:
+        """The EF whose file id is the short EF id ``sfi`` (1-30), if this AP allows them."""
+        if not self.accepts_short_ids or not 1 <= sfi <= MAX_SHORT_EF_ID:
+            return None
+        return self.files.get(sfi)
 
 
 def new_key() -> rsa.RSAPrivateKey:

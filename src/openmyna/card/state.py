@@ -18,7 +18,15 @@ from openmyna.card.engine import VirtualCard
 from openmyna.card.files import EF, AppKind, Application, BinaryEF, KeyEF, PinEF
 from openmyna.card.pin import PinState
 
-FORMAT = 1
+#: 2: the 券面事項入力補助AP as the real card lays it out (a ``7F21`` certificate in EF 0004,
+#: EF 0005, fixed-size EFs, the digests the real card's readers compute). A format-1 state
+#: holds the old layout, signed over other bytes; it cannot be rewritten without the issuer's
+#: card data signer, so it is refused (``OutdatedCardState``) and the card is reissued.
+FORMAT = 2
+
+
+class OutdatedCardState(ValueError):
+    """A card state written by an older openmyna, in a layout this one no longer reads."""
 
 
 def _b64(data: bytes) -> str:
@@ -83,6 +91,8 @@ def load_card(data: bytes) -> VirtualCard:
     """Rebuild a card from ``dump_card`` output (``ValueError`` if it is not one)."""
     try:
         state = json.loads(data.decode("utf-8"))
+        if isinstance(state.get("format"), int) and 0 < state["format"] < FORMAT:
+            raise OutdatedCardState("the card state is in an older layout")
         if state.get("format") != FORMAT:
             raise ValueError("unknown card state format")
         apps = []

@@ -2,7 +2,12 @@
 
 The 券面事項入力補助AP and 券面AP files are private-class TLVs with two-byte tags: ``FFxx``
 for a constructed object (e.g. ``FF20`` wraps the 4 items) and ``DFxx`` for a primitive one
-(``DF22`` the name …). Lengths are BER definite lengths (``81 xx``, ``82 xx xx`` above 127).
+(``DF22`` the name …). Lengths are BER definite lengths: one byte up to 127, ``81 xx`` up to
+255, ``82 xx xx`` above (ISO/IEC 7816-4 §5.2.2.2). The real card writes the wrapper of a
+multi-item file (``FF20`` …) with a three-byte length even when a shorter one would do
+(``tlv_long``): readers of the real card find the first item offset at byte 9 of EF 0002
+(lanesky/mnbcard ``BASE_FOUR_MANIFEST``), and a header of ``FF 20 82 xx yy`` (Qiita
+ribig/3814cf7f095854ce0e61 for the 券面AP; jpki/myna ``reader.rs`` test ``partial_decode``).
 """
 
 from __future__ import annotations
@@ -40,6 +45,18 @@ def tlv(tag: int, value: bytes) -> bytes:
     """One TLV with a one- or two-byte tag (``0x30``, ``0xDF22``, ``0xFF20``)."""
     tag_bytes = tag.to_bytes(2 if tag > 0xFF else 1, "big")
     return tag_bytes + encode_length(len(value)) + value
+
+
+def tlv_long(tag: int, value: bytes) -> bytes:
+    """One TLV whose length is always ``82 xx xx``, as the real card writes file wrappers."""
+    if len(value) > 0xFFFF:
+        raise ValueError("length too large")
+    return (
+        tag.to_bytes(2 if tag > 0xFF else 1, "big")
+        + b"\x82"
+        + len(value).to_bytes(2, "big")
+        + value
+    )
 
 
 def _read_tag(data: bytes, pos: int) -> tuple[int, int]:
