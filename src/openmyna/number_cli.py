@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from openmyna.builder import Builder
-from openmyna.errors import OpenMynaError
+from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.numbers import (
     classify_number,
     digit_lines,
@@ -41,14 +41,36 @@ def _fail(exc: OpenMynaError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
+#: The most characters ``check`` reads from standard input (a number and some spacing).
+STDIN_LIMIT = 64
+
+
+def _number_from_stdin() -> str:
+    """The number typed at a hidden prompt, or the first line piped in (out of shell history)."""
+    if sys.stdin.isatty():
+        typed: str = typer.prompt("Number", hide_input=True)
+        return typed.strip()
+    text = sys.stdin.read(STDIN_LIMIT + 1)
+    lines = text.strip().splitlines()
+    if not lines or len(text) > STDIN_LIMIT:
+        raise InvalidInput("give one number on standard input")
+    return lines[0].strip()
+
+
 @app.command()
 def check(
     number: Annotated[
-        str, typer.Argument(help="12-digit individual, 13-digit corporate or 11-digit code.")
-    ],
+        str | None,
+        typer.Argument(
+            help="12-digit individual, 13-digit corporate or 11-digit code;"
+            " none or - reads it from standard input (hidden when typed)."
+        ),
+    ] = None,
 ) -> None:
     """Say whether NUMBER is a valid individual or corporate number (or resident code)."""
     try:
+        if number is None or number == "-":
+            number = _number_from_stdin()
         if len(normalize_digits(number)) == 11:
             code = validate_resident_code(number)
             typer.echo(f"{mask_resident_code(code)}: valid resident-record code (住民票コード)")

@@ -106,15 +106,21 @@ def test_a_wrong_pin_is_a_domain_error(tmp_path: Path) -> None:
     assert re.search(r"auth PIN.*2", status)
 
 
-def test_loss_and_the_register(tmp_path: Path) -> None:
+OPERATOR_TOKEN = "counter-token-0123456789"
+AT_THE_COUNTER = ("--operator", "suzuki", "--identity-document", "passport")
+
+
+def test_loss_and_the_register(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENMYNA_OPERATOR_TOKEN", OPERATOR_TOKEN)
+    token = f"{OPERATOR_TOKEN}\n"
     path = tmp_path / "me.card"
     card_id = _new(path)
     assert "suspended (lost)" in run("lost", card_id)
-    assert "active" in run("found", card_id)
+    assert "active" in run("found", card_id, *AT_THE_COUNTER, input=token)
     assert "0 card(s) changed" in run("check")
-    out = run("unlock", "-r", str(path), "--pin", "auth", "--identity-check", "photo ID")
+    out = run("unlock", "-r", str(path), "--pin", "auth", *AT_THE_COUNTER, input=token)
     assert "PIN reset" in out
-    assert "returned" in run("return", card_id)
+    assert "returned" in run("return", card_id, *AT_THE_COUNTER, input=token)
     with pytest.raises(OpenMynaError) as caught:
         run("lost", card_id)
     assert caught.value.code == "CARD_TRANSITION_REFUSED"

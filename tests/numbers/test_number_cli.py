@@ -117,3 +117,61 @@ def test_sub_app_runs_as_a_program(tmp_path: os.PathLike[str]) -> None:
     )
     assert bad.returncode == 1
     assert "check digit" in bad.stderr
+
+
+@pytest.mark.parametrize("args", [["check"], ["check", "-"]])
+def test_check_reads_the_number_from_stdin(args: list[str]) -> None:
+    result = runner.invoke(app, args, input="123456789018\n")
+    assert result.exit_code == 0, result.stderr
+    assert "**** **** 9018: valid Individual Number" in result.stdout
+    assert "123456789018" not in result.stdout + result.stderr
+    bad = runner.invoke(app, args, input="895980423138\n")
+    assert bad.exit_code == 1
+    assert "INVALID_NUMBER" in bad.stderr
+
+
+@pytest.mark.parametrize("piped", ["", "\n\n", "1" * 100])
+def test_check_refuses_empty_or_oversized_stdin(piped: str) -> None:
+    result = runner.invoke(app, ["check"], input=piped)
+    assert result.exit_code == 1
+    assert "INVALID_INPUT" in result.stderr
+
+
+def test_check_at_a_terminal_asks_with_a_hidden_prompt() -> None:
+    """On a real terminal (a pty), the typed number is not echoed back."""
+    import pty
+    import select
+    import signal
+    import time
+
+    code = "from openmyna.number_cli import app; app(['check'])"
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the pty is its controlling terminal
+        os.execv(sys.executable, [sys.executable, "-c", code])
+    output, sent = b"", False
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([fd], [], [], 0.5)[0]:
+                continue
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+            # click writes "Number:", then getpass turns echo off (flushing what was typed)
+            # and writes the last space: type only after it.
+            if not sent and b"Number: " in output:
+                os.write(fd, b"123456789018\n")
+                sent = True
+    finally:
+        if time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    text = output.decode("utf-8", "replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "**** **** 9018: valid Individual Number" in text
+    assert "123456789018" not in text

@@ -2,8 +2,9 @@
 
 Layout (all integers big-endian)::
 
-    magic "OMYNACRD" | version 1 (1 byte) | key kind (1) | key id (8) | salt (16) | nonce (12)
-    | AES-256-GCM ciphertext of the card state, with the 46 header bytes as associated data
+    magic "OMYNACRD" | version 2 (1 byte) | key kind (1) | key id (8) | salt (16) | nonce (12)
+    | header check (8) | AES-256-GCM ciphertext of the card state, with the 54 header bytes
+    as associated data
 
 Key kinds:
 
@@ -13,11 +14,21 @@ Key kinds:
   installation only.
 - ``2`` — a holder passphrase, stretched with scrypt (n=2^15, r=8, p=1) and the salt.
 
-The key id (8 bytes of an HMAC under the file key) tells a wrong key (``CARD_FILE_KEY_MISMATCH``)
-from a damaged or altered file (``CARD_FILE_TAMPERED``: the GCM tag fails). Each save
-writes a new nonce to a temporary file and renames it over the old one, so a crash leaves
-either the old or the new card. While a ``CardFile`` is open it holds an exclusive lock
-(``<file>.lock`` beside it): one card, one reader.
+Every header byte is authenticated (GCM's associated data), but the key is derived from the
+salt and checked against the key id before GCM runs, so a changed header alone would look
+like a foreign key. The header check (the first 8 bytes of SHA-256 over the 46 bytes before
+it) comes first: a header that fails it, or that passes it only with the magic or version
+put back, was altered (``CARD_FILE_TAMPERED``); a header that passes it and names another key
+is a wrong key (``CARD_FILE_KEY_MISMATCH``); a body that fails the GCM tag is altered
+(``CARD_FILE_TAMPERED``). The check is not a MAC: whoever rewrites it can make a file that
+names another key, which is refused all the same. Version 1 files (no header check) still
+open; the next save writes version 2.
+
+Each save writes a new nonce to a temporary file and renames it over the old one, so a crash
+leaves either the old or the new card; temporaries a killed save left behind are removed
+when the file is next opened. While a ``CardFile`` is open it holds an exclusive lock
+(``<file>.lock`` beside it, removed on close): one card, one reader. Nothing is created
+beside a file that is not a card file.
 """
 
 from __future__ import annotations
@@ -51,11 +62,16 @@ from openmyna.config import Settings
 from openmyna.store import files
 
 MAGIC = b"OMYNACRD"
-VERSION = 1
+VERSION = 2
+#: The first format: the same header without the header check (read, never written).
+VERSION_1 = 1
 KIND_DATA_DIR = 1
 KIND_PASSPHRASE = 2
-_HEADER = struct.Struct(">8sBB8s16s12s")
-HEADER_SIZE = _HEADER.size
+_FIELDS = struct.Struct(">8sBB8s16s12s")
+_CHECK_SIZE = 8
+HEADER_SIZE = _FIELDS.size + _CHECK_SIZE
+HEADER_SIZE_V1 = _FIELDS.size
+_TAG_SIZE = 16
 STORAGE_KEY_FILE = "file_storage.key"
 _SCRYPT_N = 2**15
 
@@ -100,31 +116,58 @@ class _FileKey:
 
     def seal(self, plaintext: bytes) -> bytes:
         nonce = secrets.token_bytes(12)
-        header = _HEADER.pack(MAGIC, VERSION, self.kind, self.key_id, self.salt, nonce)
+        fields = _FIELDS.pack(MAGIC, VERSION, self.kind, self.key_id, self.salt, nonce)
+        header = fields + _header_check(fields)
         return header + AESGCM(self.key).encrypt(nonce, plaintext, header)
 
 
-def _parse_header(blob: bytes) -> tuple[int, bytes, bytes, bytes]:
-    if len(blob) < HEADER_SIZE + 16 or not blob.startswith(MAGIC):
+def _header_check(fields: bytes) -> bytes:
+    return hashlib.sha256(b"openmyna card file header\0" + fields).digest()[:_CHECK_SIZE]
+
+
+class _Header:
+    """A card file's parsed header: its fields and how many bytes it takes."""
+
+    def __init__(self, fields: bytes, size: int) -> None:
+        _magic, _version, self.kind, self.key_id, self.salt, self.nonce = _FIELDS.unpack(fields)
+        self.size = size
+
+
+def _parse_header(blob: bytes) -> _Header:
+    """The header of a card file, or why the bytes are not one (or were altered)."""
+    head = blob[:HEADER_SIZE]
+    if len(head) == HEADER_SIZE:
+        fields, check = head[: _FIELDS.size], head[_FIELDS.size :]
+        # The header as it was written, if only the magic or the version were changed.
+        restored = MAGIC + bytes([VERSION]) + fields[len(MAGIC) + 1 :]
+        if hmac.compare_digest(check, _header_check(restored)):
+            if fields != restored:
+                raise CardFileTampered("the card file's header was altered")
+            if len(blob) < HEADER_SIZE + _TAG_SIZE:
+                raise CardFileTampered("the card file is cut short")
+            return _Header(fields, HEADER_SIZE)
+    if not blob.startswith(MAGIC) or len(blob) < HEADER_SIZE_V1 + _TAG_SIZE:
         raise CardFileInvalid("not an openmyna card file")
-    _magic, version, kind, key_id, salt, nonce = _HEADER.unpack(blob[:HEADER_SIZE])
-    if version != VERSION:
+    version = blob[len(MAGIC)]
+    if version == VERSION:
+        raise CardFileTampered("the card file's header was altered")
+    if version != VERSION_1:
         raise CardFileInvalid("unsupported card file version", version=version)
-    return kind, key_id, salt, nonce
+    return _Header(blob[:HEADER_SIZE_V1], HEADER_SIZE_V1)
 
 
 def unseal(
     blob: bytes, *, settings: Settings | None = None, passphrase: str | None = None
 ) -> tuple[VirtualCard, _FileKey]:
     """Decrypt and authenticate a card file's bytes; the card and the file key."""
-    kind, key_id, salt, nonce = _parse_header(blob)
-    key = _FileKey.derive(kind, salt, settings, passphrase)
-    if not hmac.compare_digest(key.key_id, key_id):
+    header = _parse_header(blob)
+    key = _FileKey.derive(header.kind, header.salt, settings, passphrase)
+    if not hmac.compare_digest(key.key_id, header.key_id):
         raise CardFileKeyMismatch(
             "the card file was sealed with another key (another data dir or passphrase)"
         )
     try:
-        plaintext = AESGCM(key.key).decrypt(nonce, blob[HEADER_SIZE:], blob[:HEADER_SIZE])
+        plaintext = AESGCM(key.key).decrypt(header.nonce, blob[header.size :], blob[: header.size])
     except InvalidTag:
         raise CardFileTampered("the card file fails its integrity check") from None
     try:
@@ -147,14 +190,50 @@ def seal(
     return key.seal(dump_card(card))
 
 
+def _lock_path(path: Path) -> Path:
+    return path.with_name(f"{path.name}.lock")
+
+
 def _lock(path: Path) -> int:
-    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    """Hold ``<file>.lock`` exclusively; ``CARD_IN_USE`` if another holder has it."""
+    lock_path = _lock_path(path)
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise CardInUse("the card file is open elsewhere (one card, one reader)") from None
+        # The holder before us removes the lock file before it lets go: if the name no
+        # longer points at the file we locked, that lock is over and a new one is taken.
+        try:
+            named = os.stat(lock_path)
+        except FileNotFoundError:
+            named = None
+        mine = os.fstat(fd)
+        if named is not None and (named.st_dev, named.st_ino) == (mine.st_dev, mine.st_ino):
+            return fd
         os.close(fd)
-        raise CardInUse("the card file is open elsewhere (one card, one reader)") from None
-    return fd
+
+
+def _unlock(path: Path, fd: int) -> None:
+    """Remove the lock file (while still holding it), then let go."""
+    try:
+        _lock_path(path).unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
+def _looks_like_a_card_file(path: Path) -> None:
+    """Refuse what is not a card file before anything is created beside it."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(HEADER_SIZE + _TAG_SIZE)
+    except FileNotFoundError:
+        raise CardFileInvalid("no card file at that path") from None
+    except IsADirectoryError:
+        raise CardFileInvalid("not an openmyna card file") from None
+    _parse_header(head)
 
 
 class CardFile:
@@ -183,12 +262,13 @@ class CardFile:
             raise CardFileInvalid("the card file exists already")
         lock = _lock(target)
         try:
+            files.remove_stale_temporaries(target)
             kind = KIND_PASSPHRASE if passphrase is not None else KIND_DATA_DIR
             key = _FileKey.derive(kind, secrets.token_bytes(16), settings, passphrase)
             opened = cls(target, card, key, lock)
             opened.save()
         except BaseException:
-            os.close(lock)
+            _unlock(target, lock)
             raise
         return opened
 
@@ -202,15 +282,18 @@ class CardFile:
     ) -> CardFile:
         """Open a card file (locked until ``close``); refused if altered or foreign."""
         target = Path(path)
+        _looks_like_a_card_file(target)
         lock = _lock(target)
         try:
+            # Saves happen under the lock, so what a killed save left is found here.
+            files.remove_stale_temporaries(target)
             try:
                 blob = target.read_bytes()
             except FileNotFoundError:
                 raise CardFileInvalid("no card file at that path") from None
             card, key = unseal(blob, settings=settings, passphrase=passphrase)
         except BaseException:
-            os.close(lock)
+            _unlock(target, lock)
             raise
         return cls(target, card, key, lock)
 
@@ -224,8 +307,8 @@ class CardFile:
         """Release the file (state is already saved)."""
         self.card.on_change = None
         if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+            fd, self._lock_fd = self._lock_fd, None
+            _unlock(self.path, fd)
 
     def __enter__(self) -> CardFile:
         return self

@@ -3,6 +3,11 @@
 PINs and passwords are asked for with a hidden prompt unless given as options. The
 individual number is masked unless ``--reveal`` is given. Domain errors propagate: the main
 CLI prints their diagnostics and exits with their exit code.
+
+Counter operations (issuing to a registered resident, PIN reset, lifting a loss suspension,
+continued use, return) first call ``counter_operation``: the operator presents the
+installation's operator token at a hidden prompt, and their name and the identity documents
+seen are recorded in the card register's audit log.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from openmyna.builder import Builder
 from openmyna.bus import Bus
 from openmyna.card.cardfile import CardFile
 from openmyna.card.client import CardClient
+from openmyna.card.counter import CounterCheck
 from openmyna.card.errors import CardError
 from openmyna.card.layout import CertSlot, KeyRef, PinRef
 from openmyna.card.lifecycle import CardLifecycle
@@ -34,6 +40,7 @@ from openmyna.card.transport import open_transport
 from openmyna.config import load_settings
 from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.numbers import mask_individual_number
+from openmyna.operator import operator_configured, require_operator
 from openmyna.registry import NewPerson, Registries, Sex, find_municipality
 
 app = typer.Typer(
@@ -56,6 +63,17 @@ Reader = Annotated[
     ),
 ]
 Actor = Annotated[str, typer.Option("--actor", help="Who records this (for the audit log).")]
+Operator = Annotated[
+    str, typer.Option("--operator", help="The counter operator's name (recorded in the audit log).")
+]
+Documents = Annotated[
+    list[str],
+    typer.Option(
+        "--identity-document",
+        help="An identity document seen (本人確認書類), e.g. passport, driving_licence, 在留カード;"
+        " one photo document (区分A) or two others (repeat the option).",
+    ),
+]
 
 
 def _console() -> Console:
@@ -91,6 +109,22 @@ def _client(reader: str) -> Iterator[CardClient]:
         yield client
     finally:
         client.close()
+
+
+def counter_operation(operator: str, documents: list[str]) -> CounterCheck:
+    """Authenticate the operator and check the documents: each counter command's first step.
+
+    The installation's token (``Settings.operator_token``) is asked for at a hidden prompt,
+    never taken as an option (shell history, the process list); without a configured token
+    or with a wrong one the command is refused before it opens anything.
+    """
+    check = CounterCheck.of(operator, documents)
+    settings = load_settings()
+    if not operator_configured(settings):
+        require_operator(settings, None)  # NO_OPERATOR_CONFIGURED
+    presented: str = typer.prompt("Operator token", hide_input=True)
+    require_operator(settings, presented)
+    return check
 
 
 def _secret(value: str | None, prompt: str, *, confirm: bool = False) -> str:
@@ -146,10 +180,26 @@ def new(
         str, typer.Option("--lg-code", "-m", help="Municipality of the demo resident.")
     ] = DEMO_LG_CODE,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    operator: Annotated[
+        str | None, typer.Option("--operator", help="With --resident: the counter operator.")
+    ] = None,
+    documents: Annotated[
+        list[str] | None,
+        typer.Option("--identity-document", help="With --resident: an identity document seen."),
+    ] = None,
 ) -> None:
-    """Issue a My Number Card (for a new demo resident unless --resident) into a card file."""
+    """Issue a My Number Card (for a new demo resident unless --resident) into a card file.
+
+    Issuing to a registered resident (``--resident``) is a counter operation (交付): it needs
+    the operator token, ``--operator`` and ``--identity-document``.
+    """
     if out.exists() and not overwrite:
         raise InvalidInput("the card file exists already (use --overwrite)")
+    check: CounterCheck | None = None
+    if resident is not None:
+        if operator is None:
+            raise InvalidInput("issuing to a registered resident needs --operator")
+        check = counter_operation(operator, documents or [])
     auth = _secret(auth_pin, "Auth PIN (4 digits)", confirm=True)
     password = _secret(sign_password, "Signature password (6-16 of A-Z, 0-9)", confirm=True)
     with _lifecycle() as (regs, life):
@@ -161,9 +211,9 @@ def new(
             auth_pin=auth,
             sign_password=password,
             text_pin=text_pin,
-            identity_check="demo: card new",
+            identity_check=check.identity_check if check else "demo: card new",
             application_id=application.application_id,
-            actor="card new",
+            actor=check.operator if check else "card new",
         )
         CardFile.create(out, issued.card, settings=regs.settings, overwrite=overwrite).close()
     console = _console()
@@ -334,38 +384,50 @@ def lost(card_id: str, actor: Actor = "holder") -> None:
         _console().print(_summary(life.report_lost(card_id, actor=actor)), markup=False)
 
 
+def _reason(what: str, check: CounterCheck) -> str:
+    return f"{what}; {check.identity_check}"
+
+
 @app.command()
-def found(card_id: str, actor: Actor = "holder") -> None:
-    """Report a lost card found: the suspension is lifted."""
+def found(card_id: str, operator: Operator, documents: Documents) -> None:
+    """Lift the suspension of a lost card found again, at the counter (一時停止の解除)."""
+    check = counter_operation(operator, documents)
     with _lifecycle() as (_, life):
-        _console().print(_summary(life.report_found(card_id, actor=actor)), markup=False)
+        record = life.report_found(
+            card_id, actor=check.operator, reason=_reason("found again", check)
+        )
+    _console().print(_summary(record), markup=False)
 
 
 @app.command("return")
-def return_(card_id: str, actor: Actor = "counter") -> None:
-    """Return a card (返納): it and its certificates end."""
+def return_(card_id: str, operator: Operator, documents: Documents) -> None:
+    """Take a card back at the counter (返納): it and its certificates end."""
+    check = counter_operation(operator, documents)
     with _lifecycle() as (_, life):
-        _console().print(_summary(life.return_card(card_id, actor=actor)), markup=False)
+        record = life.return_card(
+            card_id, actor=check.operator, reason=_reason("returned by the holder", check)
+        )
+    _console().print(_summary(record), markup=False)
 
 
 @app.command()
 def unlock(
     reader: Reader,
     which: Annotated[str, typer.Option("--pin", help="auth, sign or text.")],
-    identity_check: Annotated[
-        str, typer.Option(help="How the holder's identity was verified (本人確認).")
-    ],
+    operator: Operator,
+    documents: Documents,
     new_pin: Annotated[str | None, typer.Option("--new", help="Set this new PIN.")] = None,
-    actor: Actor = "counter",
 ) -> None:
     """Reset a PIN at the counter (a card file only: the issuer writes the card)."""
+    pin = PinRef.parse(which)
+    check = counter_operation(operator, documents)
     with _lifecycle() as (_, life), CardFile.open(reader, settings=load_settings()) as f:
         life.unlock_pin(
             f.card,
-            PinRef.parse(which),
-            identity_check=identity_check,
+            pin,
+            identity_check=check.identity_check,
             new_value=new_pin,
-            actor=actor,
+            actor=check.operator,
         )
     _console().print("PIN reset", markup=False)
 
@@ -381,10 +443,13 @@ def check() -> None:
 
 
 @app.command("continue")
-def continue_(card_id: str, actor: Actor = "counter") -> None:
-    """Record the continued-use step (継続利用) after a move-in."""
+def continue_(card_id: str, operator: Operator, documents: Documents) -> None:
+    """Record the continued-use step (継続利用) after a move-in, at the counter."""
+    check = counter_operation(operator, documents)
     with _lifecycle() as (_, life):
-        record = life.record_continued_use(card_id, actor=actor)
+        record = life.record_continued_use(
+            card_id, actor=check.operator, reason=_reason("continued use after a move", check)
+        )
     _console().print(_summary(record), markup=False)
 
 

@@ -45,6 +45,7 @@ from openmyna.card.text_ap import (
 )
 from openmyna.card.tlv import TLVError, digest_info
 from openmyna.card.transport import Transport
+from openmyna.numbers.redaction import masked_repr
 
 #: Bytes asked for per READ BINARY with short lengths; extended reads ask for more.
 SHORT_CHUNK = 256
@@ -65,6 +66,9 @@ class TextData:
     #: Whether the files match their digests and the signature verifies with the
     #: certificate read from the card (trust in that certificate is the caller's call).
     intact: bool
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 @dataclass(frozen=True)

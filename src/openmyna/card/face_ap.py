@@ -37,6 +37,7 @@ from openmyna.card.layout import (
 from openmyna.card.pin import PinRule, PinState
 from openmyna.card.text_ap import offset_wrapped
 from openmyna.card.tlv import TLVError, iter_tlv, read_tlv, tlv
+from openmyna.numbers.redaction import masked_repr
 
 TAG_ENTRIES = 0xFF20
 TAG_OFFSETS = 0xDF21
@@ -68,6 +69,9 @@ class FaceData:
     signature: bytes
     #: The bytes ``signature`` covers.
     signed: bytes
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 def _yyyymmdd(day: dt.date) -> bytes:

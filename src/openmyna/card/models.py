@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from openmyna.numbers.redaction import masked_repr
+
 if TYPE_CHECKING:
     from openmyna.card.engine import VirtualCard
 
@@ -84,6 +86,9 @@ class CardRecord:
     sign_cert_serial: str | None
     updated_at: dt.datetime
 
+    def __repr__(self) -> str:
+        return masked_repr(self)
+
 
 @dataclass(frozen=True)
 class CardApplication:
@@ -96,6 +101,9 @@ class CardApplication:
     applied_on: dt.date
     status: ApplicationStatus
     card_id: str | None
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 @dataclass(frozen=True)
@@ -118,3 +126,6 @@ class CardAuditEntry:
     event_id: str | None
     actor: str
     reason: str
+
+    def __repr__(self) -> str:
+        return masked_repr(self)

@@ -25,6 +25,7 @@ from openmyna.card.jpki import blank_jpki_application, personalize_jpki
 from openmyna.card.layout import JPKI_AID, KeyRef, PinRef
 from openmyna.card.pin import PinRule
 from openmyna.card.text_ap import CardItems, text_application
+from openmyna.numbers.redaction import masked_repr
 
 
 class DataSigner(Protocol):
@@ -52,6 +53,9 @@ class HolderData:
     sex: int
     card_expiry: dt.date
 
+    def __repr__(self) -> str:
+        return masked_repr(self)
+
 
 @dataclass(frozen=True)
 class Personalization:
@@ -68,6 +72,9 @@ class Personalization:
     sign_password: str | None
     text_pin: str
     signer: DataSigner
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 def new_card(card_id: str | None = None) -> VirtualCard:

@@ -47,6 +47,7 @@ from openmyna.card.layout import (
 )
 from openmyna.card.pin import PinRule, PinState
 from openmyna.card.tlv import TLVError, children, iter_tlv, read_tlv, tlv, tlv_long
+from openmyna.numbers.redaction import masked_repr
 
 TAG_NUMBER = 0xFF10
 TAG_ITEMS = 0xFF20
@@ -87,6 +88,9 @@ class CardItems:
     date_of_birth: dt.date
     #: ISO/IEC 5218: 1 male, 2 female, 9 not applicable, 0 not known.
     sex: int
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 def padded(data: bytes, size: int) -> bytes:

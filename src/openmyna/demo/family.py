@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from openmyna.network.local_layouts import IncomeCategory
+from openmyna.numbers.redaction import masked_repr
 from openmyna.registry import (
     NewHousehold,
     NewPerson,
@@ -44,6 +45,9 @@ class FamilyMember:
     relationship: RegistryRelationship
     age: int  # years of age today (the scenario's dates follow the clock)
     birth_month_day: tuple[int, int]
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 #: The family of the child-allowance scenario: parents and two children (the second born at A).

@@ -38,6 +38,7 @@ from openmyna.network.local_layouts import LocalTaxInfo, ResidentRegistryInfo
 from openmyna.network.node_store import NodeRecord
 from openmyna.network.records import ExchangeRecord
 from openmyna.numbers import mask_individual_number
+from openmyna.numbers.redaction import masked_repr
 
 __all__ = [
     "AFFAIR",
@@ -74,6 +75,9 @@ class ChildAllowanceApplication:
     at_lg_code: str  # B: where the family lives now
     previous_lg_code: str  # A: where they lived on 1 January (B's record of the move-in)
     attachments: tuple[str, ...] = ()  # documents handed in: none any more
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from importlib import resources
 from faker.providers.address.ja_JP import Provider as _AddressData
 from faker.providers.person.ja_JP import Provider as _PersonData
 
+from openmyna.numbers.redaction import masked_repr
+
 MALE, FEMALE = 1, 2  # ISO 5218
 MAX_AGE = 104
 
@@ -45,6 +47,9 @@ class TownPerson:
     date_of_birth: dt.date
     relationship: str  # 世帯主, 妻, 夫, 子, 父, 母
 
+    def __repr__(self) -> str:
+        return masked_repr(self)
+
 
 @dataclass(frozen=True)
 class TownHousehold:
@@ -53,6 +58,9 @@ class TownHousehold:
     lg_code: str
     address: str
     members: tuple[TownPerson, ...]
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 def population_2018() -> list[AgeBand]:

@@ -26,7 +26,7 @@ import dataclasses
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
@@ -51,6 +51,7 @@ from openmyna.network.hub import Hub
 from openmyna.network.item_layout import ItemLayout
 from openmyna.network.netca import HUB_ID, NetworkCA
 from openmyna.network.node import AgencyNode
+from openmyna.numbers import mask_individual_number
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,10 @@ class NumberIn(_Body):
     """An individual number, presented once to get the agency's code."""
 
     individual_number: str = Field(max_length=32)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # pydantic builds repr() and str() from these: the number shows masked.
+        yield "individual_number", mask_individual_number(self.individual_number)
 
 
 class UrlIn(_Body):

@@ -16,6 +16,7 @@ from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.orm import Session
 
 from openmyna.clock import Clock
+from openmyna.numbers.redaction import masked_repr
 from openmyna.registry import rules
 from openmyna.registry.errors import HouseholdNotFound, InvalidResidentData
 from openmyna.registry.models import Relationship, Status
@@ -55,6 +56,9 @@ class Placement:
                 .where(households.c.household_id == self.household_id)
                 .values(head_resident_code=code, updated_at=now)
             )
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 class Households:

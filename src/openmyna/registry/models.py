@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any, Protocol
 
+from openmyna.numbers.redaction import masked_repr
 from openmyna.registry.errors import InvalidResidentData
 
 
@@ -131,6 +132,9 @@ class BasicItems:
     date_of_birth: dt.date
     sex: Sex
 
+    def __repr__(self) -> str:
+        return masked_repr(self)
+
 
 @dataclass(frozen=True)
 class NewPerson:
@@ -147,6 +151,9 @@ class NewPerson:
     former_surname: str | None = None
     former_surname_kana: str | None = None
 
+    def __repr__(self) -> str:
+        return masked_repr(self)
+
 
 @dataclass(frozen=True)
 class NewHousehold:
@@ -154,6 +161,9 @@ class NewHousehold:
 
     address: str
     members: tuple[NewPerson, ...]
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 class PersonLike(Protocol):
@@ -264,6 +274,9 @@ class Resident:
         """The 4 basic items (基本4情報)."""
         return BasicItems(self.name, self.address, self.date_of_birth, self.sex)
 
+    def __repr__(self) -> str:
+        return masked_repr(self)
+
 
 @dataclass(frozen=True)
 class Household:
@@ -274,6 +287,9 @@ class Household:
     address: str
     head_resident_code: str | None
     members: tuple[Resident, ...]
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 @dataclass(frozen=True)
@@ -300,6 +316,9 @@ class MoveOutCertificate:
     last_event_on: dt.date
     #: Set once a destination has claimed it (転入通知).
     moved_in_at_lg_code: str | None
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 @dataclass(frozen=True)
@@ -331,6 +350,9 @@ class RemovedRecordCertificate:
     individual_number: str | None
     issued_at: dt.datetime
 
+    def __repr__(self) -> str:
+        return masked_repr(self)
+
 
 @dataclass(frozen=True)
 class AuditEntry:
@@ -344,6 +366,9 @@ class AuditEntry:
     resident_code: str | None
     actor: str
     reason: str
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 @dataclass(frozen=True)
@@ -376,6 +401,9 @@ class IdentityEntry:
     def basic_items(self) -> BasicItems:
         """The 4 basic items (基本4情報)."""
         return BasicItems(self.name, self.address, self.date_of_birth, self.sex)
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 @dataclass(frozen=True)
