@@ -61,7 +61,7 @@ FORBIDDEN = (
     PIN,
     PASSWORD,
 )
-PACKAGES = ("registry", "card", "demo", "numbers", "network")
+PACKAGES = ("registry", "card", "demo", "numbers", "network", "pki", "bus")
 #: Models the test must find (named in the issue), so a broken search cannot pass.
 EXPECTED = {
     "Resident",
@@ -160,3 +160,19 @@ def test_the_network_number_request_masks_the_number() -> None:
         assert NUMBER not in text
         assert "**** **** 9018" in text
     assert body.individual_number == NUMBER
+
+
+def test_an_event_keeps_its_payload_out_of_repr() -> None:
+    """Registry events carry the 4 items: printing one (a log line, a traceback) hides them."""
+    from openmyna.bus import Event
+
+    event = Event(
+        id="e1",
+        type="registry.moved_within",
+        source="registry.102016",
+        occurred_at=dt.datetime(2026, 4, 1, tzinfo=dt.UTC),
+        data={"resident_code": CODE, "family_name": FAMILY, "address": ADDRESS},
+    )
+    shown = repr(event) + str(event)
+    assert "registry.moved_within" in shown
+    assert all(value not in shown for value in (CODE, FAMILY, "大手町"))

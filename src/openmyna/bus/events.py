@@ -33,8 +33,9 @@ class Event:
     source: str
     #: When it happened (timezone-aware), from the emitter's injected clock.
     occurred_at: dt.datetime
-    #: JSON-serialisable payload. Never the 12-digit number; prefer codes and ids.
-    data: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    #: JSON-serialisable payload. Never the 12-digit number; prefer codes and ids. Registry
+    #: events carry the 4 items, so the payload stays out of ``repr`` (logs, tracebacks).
+    data: Mapping[str, Any] = field(default_factory=dict, hash=False, repr=False)
 
 
 Handler = Callable[[Event], None]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from openmyna.bus import Event
+from openmyna.numbers.redaction import masked_repr
 from openmyna.pki import records
 from openmyna.pki.errors import CertificateAlreadyRevoked
 from openmyna.pki.profiles import CertKind
@@ -80,6 +81,9 @@ class Target:
     resident_code: str
     card_id: str | None
     event: Event
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 def target_of(event: Event) -> Target | None:
