@@ -10,8 +10,14 @@ asyncio keep-alive client in this script does the same (``--client python``).
 
 Target (issue 3): >= 2,000 responses/s.
 
+With ``--junk N`` it then measures the server's memory under junk (issue 9): N requests for
+random serials with the longest nonce accepted (128 octets), a third of them for three
+certificates at once, and N more with an 8 KB nonce (refused), through the same keep-alive
+client. It reports the server's resident memory (VmRSS) before and after, what the junk was
+answered, and whether a real certificate's pre-signed answer is still served byte for byte.
+
 Usage: .venv/bin/python -m benchmarks.ocsp_http [--seconds S] [--connections C] [--certs N]
-       [--client wrk|python] [--out PATH]
+       [--client wrk|python] [--junk N] [--out PATH]
 """
 
 from __future__ import annotations
@@ -31,12 +37,14 @@ import urllib.request
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509 import ocsp
 
 from benchmarks.machine import describe
 from openmyna.clock import SystemClock
 from openmyna.config import PkiSettings, Settings
 from openmyna.numbers import resident_code_check_digit
 from openmyna.pki import CertKind, Jpki
+from openmyna.pki import der as d
 from openmyna.pki.status import ocsp_request, parse_ocsp_response
 
 TARGET = 2_000.0
@@ -140,6 +148,103 @@ async def _python_client(
             "socket_errors": "none", "raw": ""}  # fmt: skip
 
 
+def _junk_request(name_hash: bytes, key_hash: bytes, serials: list[int], nonce: bytes) -> bytes:
+    """A DER OCSP request (RFC 6960 §4.1.1) for ``serials`` under one issuer, with a nonce."""
+    entries = [
+        d.sequence(
+            d.sequence(
+                d.sequence(d.oid("1.3.14.3.2.26"), d.null()),
+                d.octet_string(name_hash),
+                d.octet_string(key_hash),
+                d.integer(serial),
+            )
+        )
+        for serial in serials
+    ]
+    nonce_ext = d.sequence(d.oid("1.3.6.1.5.5.7.48.1.2"), d.octet_string(d.octet_string(nonce)))
+    tbs = d.sequence(d.sequence(*entries), d.tlv(d.explicit(2), d.sequence(nonce_ext)))
+    return d.sequence(tbs)
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def _send_each(port: int, bodies: list[bytes], connections: int) -> dict[str, int]:
+    """POST every body once over ``connections`` keep-alive connections; answers by status."""
+    counts: dict[str, int] = {}
+    queue = list(reversed(bodies))
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while queue:
+                body = queue.pop()
+                writer.write(
+                    b"POST /ocsp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Content-Type: application/ocsp-request\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                head = await reader.readuntil(b"\r\n\r\n")
+                found = re.search(rb"(?i)content-length:\s*(\d+)", head)
+                answer = await reader.readexactly(int(found.group(1)) if found else 0)
+                status = ocsp.load_der_ocsp_response(answer).response_status.name
+                counts[status] = counts.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return counts
+
+
+def _junk_phase(
+    port: int, pid: int, jpki_hashes: tuple[bytes, bytes], real: bytes, count: int
+) -> list[str]:
+    """Junk at the server; Markdown lines with its memory before and after."""
+    name_hash, key_hash = jpki_hashes
+    url = f"http://127.0.0.1:{port}/ocsp"
+
+    def post(body: bytes) -> bytes:
+        req = urllib.request.Request(url, data=body, method="POST")
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return bytes(resp.read())
+
+    before_answer = post(real)
+    before = _rss_mib(pid)
+    rows = []
+    for label, nonce_size in (("128-octet nonce", 128), ("8 KB nonce (refused)", 8000)):
+        bodies = []
+        for i in range(count):
+            serial = int.from_bytes(os.urandom(19), "big")
+            serials = [serial, serial + 1, serial + 2] if i % 3 == 0 else [serial]
+            bodies.append(_junk_request(name_hash, key_hash, serials, os.urandom(nonce_size)))
+        start = time.perf_counter()
+        counts = asyncio.run(_send_each(port, bodies, 16))
+        took = time.perf_counter() - start
+        answered = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+        rows.append(
+            f"| {count:,} with a {label} | {took:.1f} s | {answered} | {_rss_mib(pid):.0f} |"
+        )
+    same = post(real) == before_answer
+    return [
+        "## J2 — OCSP responder memory under junk",
+        "",
+        f"{count:,} requests for random serials per row (a third for three serials at once), "
+        "16 keep-alive connections, one after the other against the same server.",
+        "",
+        "| junk | time | answers | server VmRSS after (MiB) |",
+        "|---|---|---|---|",
+        f"| (none: after the throughput run) | | | {before:.0f} |",
+        *rows,
+        "",
+        f"A real certificate's pre-signed answer served byte for byte afterwards: {same}.",
+    ]
+
+
 def main() -> None:
     """Run the benchmark and print (and optionally write) a Markdown section."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -147,6 +252,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--certs", type=int, default=500)
     parser.add_argument("--client", choices=("wrk", "python"), default=None)
+    parser.add_argument("--junk", type=int, default=0, help="then measure memory under junk")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     client = args.client or ("wrk" if shutil.which("wrk") else "python")
@@ -161,6 +267,7 @@ def main() -> None:
         jpki = Jpki.open(Settings(data_dir=data, pki=pki), SystemClock())
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         ca = jpki.ca_certificate(CertKind.AUTH)
+        ca_hashes = jpki.authority(CertKind.AUTH).hashes["sha1"]
         certs, paths = [], []
         for i in range(args.certs):
             cert = jpki.issue_auth_cert(
@@ -218,6 +325,9 @@ def main() -> None:
                 os.sched_setaffinity(0, {client_cpu})
                 asyncio.run(_python_client(port, bodies, 3, args.connections))
                 result = asyncio.run(_python_client(port, bodies, args.seconds, args.connections))
+            junk_lines = (
+                _junk_phase(port, server.pid, ca_hashes, bodies[0], args.junk) if args.junk else []
+            )
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -240,6 +350,8 @@ def main() -> None:
         "",
         f"Target >= {TARGET:,.0f}/s: {'met' if rps >= TARGET else 'missed'}.",
     ]
+    if junk_lines:
+        lines += ["", *junk_lines]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

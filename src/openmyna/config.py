@@ -40,8 +40,17 @@ class PkiSettings(BaseModel):
     #: signature per issuance; turn off for bulk seeding, responses are then signed on
     #: first request).
     presign_on_issue: bool = True
-    #: How many signed OCSP responses the responder keeps in memory.
+    #: How many certificates' signed OCSP responses the responder keeps in memory (only
+    #: certificates this issuer issued; oldest dropped first).
     ocsp_cache_size: int = 200_000
+    #: How many answers signed on demand the responder keeps, apart from the certificates':
+    #: ``unknown`` answers for serials never issued, and (as many again) answers to requests
+    #: for several certificates.
+    ocsp_on_demand_cache_size: int = 1_000
+    #: On-demand OCSP signatures (an unknown serial, several certificates in one request)
+    #: per second, in bursts of up to one second's worth; past it such a request gets
+    #: ``tryLater``. A certificate's own answer is never held back.
+    ocsp_on_demand_rate: float = 20.0
     #: How often (seconds, wall clock) a responder looks for status changes made by another
     #: process; changes made through the same ``Jpki`` object are seen at once.
     poll_interval: float = 0.5

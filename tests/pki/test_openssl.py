@@ -27,6 +27,7 @@ from openmyna.pki import (
     CertKind,
     Jpki,
     RevocationChecker,
+    RevocationReason,
     VerificationFailed,
     Verifier,
     http_crl_fetch,
@@ -224,3 +225,37 @@ def test_the_verifier_over_http_with_crl_fallback(
     serial = f"{auth.serial_number:X}"
     serial = "0" * (len(serial) % 2) + serial  # openssl prints whole bytes
     assert f"Serial Number: {serial}" in text
+
+
+def test_openssl_ocsp_with_two_certificates_gets_both_statuses(
+    tmp_path: Path, live: tuple[Jpki, str, Settings], ee_key: rsa.RSAPrivateKey
+) -> None:
+    """RFC 6960 §4.1.1: one request, two ``-cert`` options, one response with both answers."""
+    jpki, base, _ = live
+    good, _ = issue_both(jpki, ee_key, resident_code(4))
+    revoked, _ = issue_both(jpki, ee_key, resident_code(5))
+    jpki.revoke(revoked.serial_number, RevocationReason.KEY_COMPROMISE)
+    ca = _write(tmp_path, "auth-ca.pem", jpki.ca_certificate(CertKind.AUTH))
+    good_pem, revoked_pem = (
+        _write(tmp_path, "good.pem", good),
+        _write(tmp_path, "revoked.pem", revoked),
+    )
+    url = f"{base}/ocsp"
+    deadline = time.monotonic() + 10
+    while True:  # the server picks the revocation up from the log within its poll interval
+        done = _openssl(
+            "ocsp", "-issuer", ca, "-CAfile", ca, "-cert", good_pem, "-cert", revoked_pem,
+            "-url", url,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "Response verify OK" in done.stderr
+        statuses = {
+            line.split(": ", 1)[0]: line.split(": ", 1)[1].strip()
+            for line in done.stdout.splitlines()
+            if line.startswith(str(tmp_path))
+        }
+        if statuses.get(revoked_pem) == "revoked" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert statuses == {good_pem: "good", revoked_pem: "revoked"}
+    assert "Reason: keyCompromise" in done.stdout

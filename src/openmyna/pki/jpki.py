@@ -67,6 +67,8 @@ class Jpki:
             refresh=config.ocsp_refresh,
             poll_interval=config.poll_interval,
             max_entries=config.ocsp_cache_size,
+            on_demand_entries=config.ocsp_on_demand_cache_size,
+            on_demand_rate=config.ocsp_on_demand_rate,
             cursor=cursor,
         )
         self._handler = idempotent(store.transaction, processed_events, CONSUMER, self._apply_event)
@@ -194,6 +196,8 @@ class Jpki:
             today=self.clock.today(),
             base_url=self.config.base_url,
         )
+        # an "unknown" answer cached for this serial before it was issued is wrong now
+        self.ocsp.invalidate(cert.serial_number)
         if self.config.presign_on_issue:
             self.ocsp.presign([(kind, cert.serial_number)])
         return cert
