@@ -60,6 +60,27 @@ class PkiSettings(BaseModel):
     crl_interval: dt.timedelta = dt.timedelta(hours=1)
 
 
+class HttpSettings(BaseModel):
+    """The limits every openmyna HTTP server holds a client to (``openmyna.server``).
+
+    Read from ``OPENMYNA_HTTP_<FIELD>`` (e.g. ``OPENMYNA_HTTP_HEADER_TIMEOUT``), in seconds and
+    bytes. A deadline counts only while the server is reading, so a slow application does
+    not make its client late.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    #: A request's line and headers must arrive whole within this long of the connection
+    #: opening or of the request's first byte (else 408, or a plain close if nothing came).
+    header_timeout: float = Field(10.0, gt=0, le=300)
+    #: A request's body must arrive whole within this long of its headers (else 408).
+    body_timeout: float = Field(30.0, gt=0, le=3600)
+    #: An idle keep-alive connection is closed after this long (uvicorn's own timer).
+    keep_alive: int = Field(5, ge=1, le=300)
+    #: The request line and headers may not exceed this many bytes (else 431).
+    max_header_bytes: int = Field(32_768, ge=1024, le=1_048_576)
+
+
 class Settings(BaseSettings):
     """Where openmyna keeps its data, which backends it uses, and how its parts behave."""
 
@@ -91,6 +112,8 @@ class Settings(BaseSettings):
     #: personal data and the CLI's counter operations require it (``openmyna.operator``).
     #: ``None``: none is configured, and those routes and operations are refused.
     operator_token: SecretStr | None = None
+    #: The HTTP servers' timeouts and limits (``OPENMYNA_HTTP_*``).
+    http: HttpSettings = Field(default_factory=HttpSettings)
 
     def ensure_data_dir(self) -> Path:
         """Create the data directory if needed (owner-only) and return it."""

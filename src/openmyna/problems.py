@@ -1,10 +1,13 @@
 """The one HTTP boundary for errors: every app answers RFC 9457 problem+json.
 
-``install(app)`` gives a FastAPI app the handlers, so that a domain error (``OpenMynaError``),
-a request that fails validation, an unknown route (404) or method (405) and an unexpected
-failure (500) all answer ``application/problem+json`` with a stable ``type`` and ``title``
-(the error's code). ``response(error)`` is the same answer for code outside FastAPI's
-handlers (a bare Starlette route, a middleware).
+``install(app)`` gives an app (FastAPI, or a bare Starlette one) the handlers, so that a
+domain error (``OpenMynaError``), a request that fails validation, an unknown route (404) or
+method (405) and an unexpected failure (500) all answer ``application/problem+json`` with a
+stable ``type`` and ``title`` (the error's code). ``response(error)`` is the same answer for
+code outside FastAPI's handlers (a bare Starlette route, a middleware).
+
+An error may carry HTTP headers for its answer (``http_headers``: e.g. the
+``WWW-Authenticate`` challenge of a 401, RFC 9110 §11.6.1).
 
 What a problem never carries: the input that failed validation (it may be a name or an
 individual number, so only where it was wrong is said), a traceback, or a driver's message.
@@ -15,8 +18,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
@@ -70,24 +74,29 @@ def _from_http(exc: HTTPException) -> OpenMynaError:
     return RequestRefused("the request was refused")
 
 
-def install(app: FastAPI) -> None:
+def install(app: Starlette) -> None:
     """Answer every error of ``app`` as problem+json."""
 
-    @app.exception_handler(OpenMynaError)
-    async def _domain(_request: Request, exc: OpenMynaError) -> JSONResponse:
-        return response(exc)
+    async def _domain(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, OpenMynaError)
+        headers: dict[str, str] | None = getattr(exc, "http_headers", None)
+        return response(exc, headers=headers)
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
         return response(invalid_request(exc))
 
-    @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
         headers: dict[str, Any] | None = getattr(exc, "headers", None)
         return response(_from_http(exc), status=exc.status_code, headers=headers)
 
-    @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The type only: a message may quote personal data or SQL parameters.
         log.error("unexpected %s answering %s", type(exc).__name__, request.url.path)
         return response(InternalError("the server failed to answer; try again later"))
+
+    app.add_exception_handler(OpenMynaError, _domain)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

@@ -2,11 +2,18 @@
 
 Errors of every route are problem+json (``openmyna.problems``). ``endpoints(app)`` lists what
 the app serves from its mounted routes, for the landing page and ``openmyna serve``.
+
+Routes under ``PERSONAL_DATA_PREFIXES`` return personal data: each carries the operator
+guard (``openmyna.guard``), and the app refuses to be built with one that does not. Public
+routes (the landing page, health, municipality names and counts, the allow-list, agencies,
+OCSP and CRLs) serve nothing about a person. ``refuse_unprotected_exposure`` keeps
+``openmyna serve`` from offering personal data beyond this machine with no operator token.
 """
 
 from __future__ import annotations
 
 import inspect
+import ipaddress
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,8 +27,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.routing import Route
 
 from openmyna import __version__, problems
-from openmyna.errors import InvalidInput, NotFound
+from openmyna.config import Settings
+from openmyna.errors import InvalidInput, NotFound, OpenMynaError
+from openmyna.guard import OperatorGuard, unguarded_routes
 from openmyna.network.agencies import AgencyKind
+from openmyna.operator import MIN_TOKEN_LENGTH, operator_configured
 from openmyna.pki import CertKind
 from openmyna.platform import Platform
 
@@ -37,6 +47,49 @@ _FRAMEWORK_ROUTES = {
     "/docs": "the HTTP API, interactive (OpenAPI)",
     "/openapi.json": "the HTTP API as an OpenAPI document",
 }
+
+
+#: Paths that return personal data: every route under them needs the operator token, except
+#: those in ``PUBLIC_PATHS`` (which serve counts and names of places, not of people).
+PERSONAL_DATA_PREFIXES = ("/api/registry/",)
+PUBLIC_PATHS = frozenset({"/api/registry/municipalities"})
+
+
+class UnguardedRoute(OpenMynaError):
+    """A route under a personal-data prefix lacks the operator guard (a programming error)."""
+
+    code = "UNGUARDED_PERSONAL_ROUTE"
+    http_status = 500
+
+
+class ExposedWithoutOperator(OpenMynaError):
+    """Serving personal-data routes beyond this machine with no operator token configured."""
+
+    code = "EXPOSED_WITHOUT_OPERATOR"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` is reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name (or "" for every address) may be reached from anywhere
+
+
+def refuse_unprotected_exposure(host: str, settings: Settings) -> None:
+    """Refuse to serve personal-data routes beyond this machine with no operator token."""
+    # Each such route would answer 503 anyway; listening on the network so is a mistake the
+    # operator should hear of at once, not from a client.
+    if is_loopback(host) or operator_configured(settings):
+        return
+    raise ExposedWithoutOperator(
+        f"refusing to serve personal data on {host} with no operator token configured: "
+        f"set OPENMYNA_OPERATOR_TOKEN (at least {MIN_TOKEN_LENGTH} characters), "
+        "or serve on 127.0.0.1",
+        host=host,
+    )
 
 
 @dataclass(frozen=True)
@@ -116,13 +169,19 @@ def create_app(platform: Platform) -> FastAPI:
         return _landing_page(platform, endpoints(request.app))
 
     from openmyna.pki.api import routes as pki_routes
-    from openmyna.registry.api import router as registry_router
+    from openmyna.registry.api import routes as registry_routes
 
     # Each domain's routes go straight into the app's route list (not include_router, which
     # newer FastAPI keeps as an opaque branch), so ``endpoints`` sees every one of them.
-    app.router.routes.extend(registry_router(platform.registries).routes)
+    operator = OperatorGuard(platform.settings)
+    app.router.routes.extend(registry_routes(platform.registries, operator))
     app.router.routes.extend(pki_routes(platform.jpki))
     _network_routes(app, platform)
+    unguarded = unguarded_routes(app.routes, PERSONAL_DATA_PREFIXES, PUBLIC_PATHS)
+    if unguarded:
+        raise UnguardedRoute(
+            "personal-data routes without the operator guard", paths=", ".join(unguarded)
+        )
     return app
 
 

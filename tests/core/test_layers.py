@@ -11,13 +11,15 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src" / "openmyna"
 
 #: Each package and the openmyna packages it may import (besides itself and the bottom).
-BOTTOM = {"errors", "clock", "config", "problems", "operator", "store", "bus"}
+BOTTOM = {"errors", "clock", "config", "problems", "operator", "server", "guard", "store", "bus"}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "clock": {"errors"},
     "config": set(),
     "problems": {"errors"},
     "operator": {"errors", "config"},
+    "server": {"errors", "config", "problems"},
+    "guard": {"errors", "config", "operator"},
     "store": {"errors", "config"},
     "bus": {"errors", "clock", "config", "store"},
     "numbers": BOTTOM,

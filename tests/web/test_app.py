@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from openmyna.builder import Builder
 from openmyna.clock import FixedClock
@@ -14,9 +15,14 @@ from openmyna.demo.seed import seed_town
 from openmyna.platform import Platform
 from openmyna.web import create_app
 
+TOKEN = "operator-token-for-the-tests"
+#: The operator's header: the registry's resident routes want it (docs/security.md).
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
 
 @pytest.fixture
 def platform(settings: Settings, clock: FixedClock) -> Iterator[Platform]:
+    settings = settings.model_copy(update={"operator_token": SecretStr(TOKEN)})
     p = Platform(Builder(settings, clock))
     seed_town(p.registries, 300, municipalities=("102016", "452025"))
     try:
@@ -56,34 +62,40 @@ def test_municipalities_with_counts(client: TestClient) -> None:
 
 def test_residents_are_listed_with_numbers_masked(client: TestClient, platform: Platform) -> None:
     reg = platform.registries.municipality("102016")
-    page = client.get("/api/registry/102016/residents", params={"limit": 10})
+    page = client.get("/api/registry/102016/residents", params={"limit": 10}, headers=AUTH)
     body = page.json()
     assert body["total"] == reg.count()
     assert len(body["items"]) == min(10, body["total"])
     for item in body["items"]:
         number = reg.get(item["resident_code"]).individual_number
         assert item["individual_number"] == f"**** **** {number[-4:]}"
-        one = client.get(f"/api/registry/102016/residents/{item['resident_code']}")
+        one = client.post(
+            "/api/registry/102016/residents/lookup",
+            json={"resident_code": item["resident_code"]},
+            headers=AUTH,
+        )
         assert one.json()["resident_code"] == item["resident_code"]
         assert number not in one.text
         assert number not in page.text
 
 
 def test_unknown_municipality_is_problem_json(client: TestClient) -> None:
-    r = client.get("/api/registry/130001/residents")
+    r = client.get("/api/registry/130001/residents", headers=AUTH)
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["title"] == "MUNICIPALITY_NOT_FOUND"
 
 
 def test_bad_lg_code_is_problem_json(client: TestClient) -> None:
-    r = client.get("/api/registry/102017/residents")
+    r = client.get("/api/registry/102017/residents", headers=AUTH)
     assert r.status_code == 400
     assert r.json()["title"] == "INVALID_LG_CODE"
 
 
 def test_unknown_resident_is_404(client: TestClient) -> None:
-    r = client.get("/api/registry/102016/residents/00000000000")
+    r = client.post(
+        "/api/registry/102016/residents/lookup", json={"resident_code": "00000000000"}, headers=AUTH
+    )
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
 

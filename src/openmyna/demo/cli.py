@@ -14,26 +14,26 @@ HostOpt = typer.Option("127.0.0.1", "--host", help="Address to listen on.")
 PortOpt = typer.Option(8000, "--port", help="Port to listen on.")
 
 
-def _serve(host: str, port: int) -> None:
-    import uvicorn
-
+def _serve(builder: Builder, host: str, port: int) -> None:
     from openmyna.platform import Platform
-    from openmyna.web import create_app, endpoints
+    from openmyna.server import serve as serve_app
+    from openmyna.web import create_app, endpoints, refuse_unprotected_exposure
 
-    platform = Platform(Builder.from_environment())
+    refuse_unprotected_exposure(host, builder.settings)
+    platform = Platform(builder)
     try:
         app = create_app(platform)
         console.print(f"openmyna serving on http://{host}:{port}/")
         for found in endpoints(app):
             console.print(f"  http://{host}:{port}{found.path}  {found.summary}", markup=False)
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        serve_app(app, host, port, builder.settings.http)
     finally:
         platform.close()
 
 
 def serve(host: str = HostOpt, port: int = PortOpt) -> None:
     """Serve everything that exists from one process (one ASGI app)."""
-    _serve(host, port)
+    _serve(Builder.from_environment(), host, port)
 
 
 def demo(
@@ -55,6 +55,10 @@ def demo(
 
     builder = Builder.from_environment()
     settings = builder.settings
+    if not seed_only:  # refused before seeding, not after minutes of it
+        from openmyna.web import refuse_unprotected_exposure
+
+        refuse_unprotected_exposure(host, settings)
     if reset:
         dropped = reset_installation(settings)
         console.print(f"reset: {dropped} databases deleted")
@@ -103,7 +107,7 @@ def demo(
     finally:
         platform.close()
     if not seed_only:
-        _serve(host, port)
+        _serve(Builder.from_environment(), host, port)
 
 
 def register(app: typer.Typer) -> None:

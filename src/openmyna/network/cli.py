@@ -38,7 +38,14 @@ def hub(
     from openmyna.network.processes import serve_hub
 
     with Builder.from_environment() as parts:
-        serve_hub(parts.hub(), parts.network_ca(), host, port, log_level=log_level)
+        serve_hub(
+            parts.hub(),
+            parts.network_ca(),
+            host,
+            port,
+            log_level=log_level,
+            limits=parts.settings.http,
+        )
 
 
 @app.command("node")
@@ -59,7 +66,16 @@ def node(
     with Builder.from_environment() as parts:
         node = parts.node(agency)
         ca = parts.network_ca()
-        serve_node(node, ca, hub_url, host, port, advertise=advertise, log_level=log_level)
+        serve_node(
+            node,
+            ca,
+            hub_url,
+            host,
+            port,
+            advertise=advertise,
+            log_level=log_level,
+            limits=parts.settings.http,
+        )
 
 
 @records_app.command("verify")

@@ -4,7 +4,8 @@
 run, given the hub or node the builder opened (``openmyna.builder.Builder.hub`` / ``node``:
 its identity from the network CA in the data dir and its own database): each serves its app
 (``service.create_hub_app`` / ``create_node_app``) with uvicorn over mutual TLS.
-``make_server`` is the same step for tests and tools.
+``make_server`` is the same step for tests and tools. Clients are held to the installation's
+HTTP limits (``openmyna.server``: header and body deadlines, header size).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import socket
 import uvicorn
 from fastapi import FastAPI
 
+from openmyna.config import HttpSettings
 from openmyna.network import tls
 from openmyna.network.hub import Hub
 from openmyna.network.netca import NetworkCA, NodeIdentity
 from openmyna.network.node import AgencyNode
 from openmyna.network.service import create_hub_app, create_node_app
+from openmyna.server import ServerConfig
 
 
 class _Server(uvicorn.Server):
@@ -46,15 +49,18 @@ def make_server(
     port: int,
     *,
     log_level: str = "warning",
+    limits: HttpSettings | None = None,
 ) -> uvicorn.Server:
     """A uvicorn server for ``app`` with mutual TLS as ``identity`` (not started)."""
-    config = uvicorn.Config(
+    config = ServerConfig(
         app,
+        limits=limits or HttpSettings(),
         host=host,
         port=port,
         log_level=log_level,
         access_log=False,
         lifespan="on",
+        # Longer than the installation's default: nodes and the hub keep pooled connections.
         timeout_keep_alive=30,
         timeout_graceful_shutdown=5,
         **tls.uvicorn_ssl_options(identity, str(ca.ca_path), ca.ca_certificate(), ca.crl_path),
@@ -69,10 +75,11 @@ def serve_hub(
     port: int = 8440,
     *,
     log_level: str = "warning",
+    limits: HttpSettings | None = None,
 ) -> None:
     """Run the hub over mutual TLS until interrupted (the caller closes it)."""
     app = create_hub_app(hub, ca)
-    make_server(app, hub.identity, ca, host, port, log_level=log_level).run()
+    make_server(app, hub.identity, ca, host, port, log_level=log_level, limits=limits).run()
 
 
 def default_advertise_url(host: str, port: int) -> str:
@@ -92,8 +99,9 @@ def serve_node(
     *,
     advertise: str | None = None,
     log_level: str = "warning",
+    limits: HttpSettings | None = None,
 ) -> None:
     """Run an agency's node over mutual TLS until interrupted; it registers with the hub."""
     url = advertise or default_advertise_url(host, port)
     app = create_node_app(node, ca, hub_url, advertise_url=url)
-    make_server(app, node.identity, ca, host, port, log_level=log_level).run()
+    make_server(app, node.identity, ca, host, port, log_level=log_level, limits=limits).run()

@@ -21,10 +21,10 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from openmyna.network.errors import NoPeerCertificate, RevokedPeer, UnexpectedPeer, UntrustedPeer
 from openmyna.network.netca import NodeIdentity
+from openmyna.server import BoundedH11Protocol
 
 if TYPE_CHECKING:
     import httpx2
@@ -132,8 +132,11 @@ def peer_agency(
 _TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
 
 
-class MutualTlsH11Protocol(H11Protocol):
+class MutualTlsH11Protocol(BoundedH11Protocol):
     """uvicorn's HTTP/1.1 protocol, adding the ASGI TLS extension (the client certificate).
+
+    It holds clients to the installation's read deadlines (``openmyna.server``) like every
+    openmyna server.
 
     uvicorn does not pass the peer certificate to the application; with this protocol every
     scope carries ``scope["extensions"]["tls"]`` with ``client_cert_chain`` (PEM, leaf

@@ -12,6 +12,7 @@ import typer
 from cryptography.hazmat.primitives import hashes, serialization
 from starlette.applications import Starlette
 
+from openmyna import problems
 from openmyna.builder import Builder
 from openmyna.bus import Bus
 from openmyna.errors import InvalidInput, OpenMynaError
@@ -166,7 +167,9 @@ def standalone_app(jpki: Jpki, bus: Bus | None, *, interval: float = 1.0) -> Sta
             stop.set()
             worker.join(timeout=10)
 
-    return Starlette(routes=routes(jpki), lifespan=lifespan)
+    web = Starlette(routes=routes(jpki), lifespan=lifespan)
+    problems.install(web)  # unknown routes and methods answer problem+json here too
+    return web
 
 
 @app.command("serve")
@@ -178,10 +181,10 @@ def serve(
     ] = True,
 ) -> None:
     """Serve /ocsp and /crl on their own (and revoke on bus events) until stopped."""
-    import uvicorn
+    from openmyna.server import serve as serve_app
 
     with Builder.from_environment() as parts:
         jpki = parts.jpki(follow_events=events)
         jpki.maintain()
         web = standalone_app(jpki, parts.bus() if events else None)
-        uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)
+        serve_app(web, host, port, parts.settings.http, access_log=False)

@@ -1,17 +1,41 @@
 """HTTP routes of the registry, under ``/api/registry``.
 
-Read-only views for operators; individual numbers are masked, never returned in full.
+Public: the municipalities with their counts (no person). Everything else returns personal
+data and wants the operator token (``openmyna.guard.OperatorGuard``, on the router, so that
+no route of it can go without). No resident-record code or individual number travels in a
+URL (paths and query strings end up in logs, histories and proxies): a lookup sends the code
+in the request body. Individual numbers are masked, never returned in full.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.routing import BaseRoute
 
+from openmyna.guard import OperatorGuard
 from openmyna.numbers import mask_individual_number
 from openmyna.registry.models import Resident, Status
 from openmyna.registry.registries import Registries
+
+PREFIX = "/api/registry"
+#: The registry's routes that return no personal data (every other one is guarded).
+PUBLIC_PATHS = frozenset({f"{PREFIX}/municipalities"})
+#: A page holds at most this many residents.
+MAX_LIMIT = 500
+#: The largest offset accepted: well above the largest municipality's population (横浜市,
+#: some 3.8 million), and far inside every database's integer range (a larger one gave 500).
+MAX_OFFSET = 10_000_000
+
+
+class ResidentLookup(BaseModel):
+    """The body of a lookup: which resident (住民票コード, 11 digits)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resident_code: str = Field(min_length=11, max_length=11, pattern=r"^[0-9]{11}$")
 
 
 def _resident_view(r: Resident) -> dict[str, Any]:
@@ -30,9 +54,9 @@ def _resident_view(r: Resident) -> dict[str, Any]:
     }
 
 
-def router(registries: Registries) -> APIRouter:
-    """The registry's routes over ``registries``."""
-    api = APIRouter(prefix="/api/registry", tags=["registry"])
+def routes(registries: Registries, operator: OperatorGuard) -> list[BaseRoute]:
+    """The registry's routes over ``registries``; the personal ones behind ``operator``."""
+    api = APIRouter(prefix=PREFIX, tags=["registry"])
 
     @api.get("/municipalities")
     def municipalities() -> list[dict[str, Any]]:
@@ -47,21 +71,25 @@ def router(registries: Registries) -> APIRouter:
             for m in registries.list_municipalities()
         ]
 
-    @api.get("/{lg_code}/residents")
+    # Every route of this router runs the guard first: a new one cannot leave it out.
+    personal = APIRouter(prefix=PREFIX, tags=["registry"], dependencies=[Depends(operator)])
+
+    @personal.get("/{lg_code}/residents")
     def residents(
         lg_code: str,
         status: Status = Status.CURRENT,
-        limit: int = Query(50, ge=1, le=500),
-        offset: int = Query(0, ge=0),
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> dict[str, Any]:
-        """A page of one municipality's residents (numbers masked)."""
+        """A page of one municipality's residents (numbers masked; operator token)."""
         reg = registries.municipality(lg_code)
         rows = reg.list_residents(status=status, limit=limit, offset=offset)
         return {"total": reg.count(status), "items": [_resident_view(r) for r in rows]}
 
-    @api.get("/{lg_code}/residents/{resident_code}")
-    def resident(lg_code: str, resident_code: str) -> dict[str, Any]:
-        """One resident's current record, or their latest removed record."""
-        return _resident_view(registries.municipality(lg_code).get(resident_code))
+    @personal.post("/{lg_code}/residents/lookup")
+    def resident(lg_code: str, lookup: ResidentLookup) -> dict[str, Any]:
+        """One resident's current record, or their latest removed record (operator token)."""
+        return _resident_view(registries.municipality(lg_code).get(lookup.resident_code))
 
-    return api
+    # The routes themselves, not include_router (newer FastAPI keeps that as an opaque branch).
+    return [*api.routes, *personal.routes]
