@@ -110,3 +110,14 @@ def test_domain_errors_propagate_with_their_code() -> None:
         run("move", "in", _code(out), "-m", "281000", "--from-lg-code", "102016",
             "--address", "y")  # fmt: skip
     assert info.value.code == "NO_MOVE_OUT"
+
+
+def test_a_foreign_residents_period_of_stay_from_the_command_line() -> None:
+    out = run(
+        "add", "--lg-code", "102016", *PERSON, "--address", "群馬県前橋市大手町1番",
+        "--from-country", "ベトナム", "--stay-expires-on", "2027-09-30",
+    )  # fmt: skip
+    shown = json.loads(run("show", _code(out), "--json"))
+    assert shown["stay_expires_on"] == "2027-09-30"
+    out = run("add", "-m", "102016", *PERSON, "--address", "群馬県前橋市大手町2番")
+    assert json.loads(run("show", _code(out), "--json"))["stay_expires_on"] is None

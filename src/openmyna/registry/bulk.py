@@ -149,6 +149,7 @@ def register_households(
                     "seq": 1,
                     "last_event_on": on,
                     "updated_at": now,
+                    "stay_expires_on": m.stay_expires_on,
                 }
                 res_rows.append(row)
             hh_rows.append(

@@ -152,6 +152,13 @@ def add(
     from_country: Annotated[
         str | None, typer.Option("--from-country", help="Moving in from abroad: from where.")
     ] = None,
+    stay_expires_on: Annotated[
+        str | None,
+        typer.Option(
+            "--stay-expires-on",
+            help="A foreign resident's end of stay (在留期間等の満了の日), YYYY-MM-DD.",
+        ),
+    ] = None,
     on: On = None,
     actor: Actor = "cli",
 ) -> None:
@@ -167,6 +174,11 @@ def add(
             date_of_birth=_date(born, today, "born"),
             sex=_sex(sex),
             relationship=relationship,
+            stay_expires_on=(
+                None
+                if stay_expires_on is None
+                else _date(stay_expires_on, today, "stay_expires_on")
+            ),
         )
         if birth:
             if household is None:

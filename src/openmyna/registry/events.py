@@ -37,9 +37,10 @@ def person_data(r: Mapping[str, Any]) -> dict[str, Any]:
     """A person's part of event data: code, sequence number, names and the 4 basic items.
 
     ``r`` is a resident's fields (a ``residents`` row or ``vars(Resident)``). The individual
-    number is never put on the bus: the index derives it from the code (J-LIS role).
+    number is never put on the bus: the index derives it from the code (J-LIS role). A foreign
+    resident's end of stay (在留期間等の満了の日) goes with them, only when there is one.
     """
-    return {
+    data = {
         "resident_code": r["resident_code"],
         "seq": r["seq"],
         "family_name": r["family_name"],
@@ -51,6 +52,10 @@ def person_data(r: Mapping[str, Any]) -> dict[str, Any]:
         "sex": int(r["sex"]),
         "address": r["address"],
     }
+    stay = r.get("stay_expires_on")
+    if stay is not None:
+        data["stay_expires_on"] = stay.isoformat()
+    return data
 
 
 def resident_data(

@@ -71,6 +71,7 @@ class NumberSource(Protocol):
 def _values(
     person: Mapping[str, Any], lg_code: str, status: IdentityStatus, event_id: str, now: dt.datetime
 ) -> dict[str, Any]:
+    stay = person.get("stay_expires_on")  # only a foreign resident with a period of stay
     return {
         "resident_code": person["resident_code"],
         "family_name": person["family_name"],
@@ -86,6 +87,7 @@ def _values(
         "seq": int(person["seq"]),
         "last_event_id": event_id,
         "updated_at": now,
+        "stay_expires_on": dt.date.fromisoformat(stay) if stay else None,
     }
 
 
@@ -106,6 +108,7 @@ def _entry(r: Any) -> IdentityEntry:
         seq=r.seq,
         version=r.version,
         updated_at=utc(r.updated_at),
+        stay_expires_on=r.stay_expires_on,
     )
 
 

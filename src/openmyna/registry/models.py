@@ -150,6 +150,8 @@ class NewPerson:
     relationship: Relationship | str | None = None
     former_surname: str | None = None
     former_surname_kana: str | None = None
+    #: 在留期間等の満了の日: a foreign resident's end of the period of stay (None: none).
+    stay_expires_on: dt.date | None = None
 
     def __repr__(self) -> str:
         return masked_repr(self)
@@ -253,6 +255,9 @@ class Resident:
     #: Per-person event sequence, continued across municipalities (orders the index).
     seq: int
     last_event_on: dt.date
+    #: 在留期間等の満了の日 (住民基本台帳法 第30条の45): the end of a foreign resident's period of
+    #: stay; None for Japanese nationals and for foreign residents without one.
+    stay_expires_on: dt.date | None = None
 
     @property
     def name(self) -> str:
@@ -316,6 +321,8 @@ class MoveOutCertificate:
     last_event_on: dt.date
     #: Set once a destination has claimed it (転入通知).
     moved_in_at_lg_code: str | None
+    #: The period of stay goes with the person to the destination (在留期間等の満了の日).
+    stay_expires_on: dt.date | None = None
 
     def __repr__(self) -> str:
         return masked_repr(self)
@@ -391,6 +398,9 @@ class IdentityEntry:
     #: How many events have changed this entry (one per distinct event).
     version: int
     updated_at: dt.datetime
+    #: The end of a foreign resident's period of stay (None: none); card and certificate
+    #: validity end no later than this day (``openmyna.law.validity``).
+    stay_expires_on: dt.date | None = None
 
     @property
     def name(self) -> str:

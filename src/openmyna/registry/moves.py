@@ -198,6 +198,7 @@ class MovePair:
             sex=cert.sex,
             former_surname=cert.former_surname,
             former_surname_kana=cert.former_surname_kana,
+            stay_expires_on=cert.stay_expires_on,
         )
         r = self._write_move_in(
             resident_code,
@@ -322,6 +323,7 @@ class MovePair:
             seq=row["seq"],
             last_event_on=row["last_event_on"],
             moved_in_at_lg_code=row["moved_in_at_lg_code"],
+            stay_expires_on=row["stay_expires_on"],
         )
 
     def _latest_move_out(self, s: Session, code: str, *, lock: bool = False) -> RowMapping:

@@ -73,6 +73,7 @@ def to_resident(r: RowMapping, lg_code: str) -> Resident:
         moved_in_at_on=r["moved_in_at_on"],
         seq=r["seq"],
         last_event_on=r["last_event_on"],
+        stay_expires_on=r["stay_expires_on"],
     )
 
 
@@ -160,6 +161,7 @@ class ResidentRecords:
             "seq": seq,
             "last_event_on": since,
             "updated_at": self._clock.now(),
+            "stay_expires_on": person.stay_expires_on,
         }
         try:
             record_id = s.execute(

@@ -110,6 +110,17 @@ def planned_date(day: object, today: dt.date, field: str) -> dt.date:
     return day
 
 
+def stay_end(day: object, date_of_birth: dt.date) -> dt.date | None:
+    """An optional end of the period of stay (在留期間等の満了の日): a date after the birth."""
+    if day is None:
+        return None
+    if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+        raise InvalidDate("expected a date", field="stay_expires_on")
+    if day <= date_of_birth:
+        raise InvalidDate("the period of stay ends before the birth", field="stay_expires_on")
+    return day
+
+
 def person(p: PersonLike | NewPerson, today: dt.date) -> NewPerson:
     """A checked and normalised copy of a person to register."""
     dob = not_future(p.date_of_birth, today, "date_of_birth")
@@ -125,6 +136,7 @@ def person(p: PersonLike | NewPerson, today: dt.date) -> NewPerson:
         former_surname_kana=optional_kana(
             getattr(p, "former_surname_kana", None), "former_surname_kana"
         ),
+        stay_expires_on=stay_end(getattr(p, "stay_expires_on", None), dob),
     )
 
 

@@ -92,6 +92,9 @@ residents = Table(
     Column("seq", Integer, nullable=False),
     Column("last_event_on", Date, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: 在留期間等の満了の日 (住民基本台帳法 第30条の45): a foreign resident's end of stay; null
+    #: for those without one (Japanese nationals, 永住者, 特別永住者, 高度専門職第2号).
+    Column("stay_expires_on", Date, nullable=True),
     # One current record per code and per number; removed records (除票) may repeat them.
     Index(
         "uq_residents_current_code",
@@ -152,6 +155,8 @@ identities = Table(
     Column("version", Integer, nullable=False),
     Column("last_event_id", String(64), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: The end of a foreign resident's period of stay: card and JPKI validity end by then.
+    Column("stay_expires_on", Date, nullable=True),
     Index("ix_identities_lg_code", "lg_code"),
 )
 
