@@ -17,20 +17,14 @@ from openmyna.card.personalize import jpki_public_key, new_card, personalize
 from openmyna.card.signer import CardDataSigner
 from openmyna.card.state import dump_card, load_card
 from openmyna.clock import FixedClock
-from openmyna.errors import InvalidInput
-from openmyna.pki.profiles import MIN_SIGN_AGE, age_on
+from openmyna.law import may_hold_sign_cert
+from openmyna.pki import SignCertUnderAge
 
 AUTH_PIN = "1234"
 SIGN_PASSWORD = "ABC123XYZ"
 TEXT_PIN = "5678"
 NUMBER = "123456789018"
 NOW = dt.datetime(2026, 4, 1, 0, 0, tzinfo=dt.UTC)
-
-
-class StubUnder15(InvalidInput):
-    """What the real issuer raises for a signature certificate of a child."""
-
-    code = "SIGN_CERT_UNDER_15"
 
 
 @functools.cache
@@ -108,6 +102,7 @@ class StubJpki:
         date_of_birth: dt.date,
         card_expiry: dt.date,
         card_id: str | None = None,
+        stay_expires_on: dt.date | None = None,
     ) -> x509.Certificate:
         """An auth certificate."""
         self.issued.append(("auth", resident_code))
@@ -124,10 +119,12 @@ class StubJpki:
         sex: int,
         card_expiry: dt.date,
         card_id: str | None = None,
+        stay_expires_on: dt.date | None = None,
     ) -> x509.Certificate:
         """A signature certificate; refused under 15 like the real issuer."""
-        if age_on(date_of_birth, self.now.date()) < MIN_SIGN_AGE:
-            raise StubUnder15("no signature certificate under 15")
+        if not may_hold_sign_cert(date_of_birth, self.now.date()):
+            # The real issuer's error, so that no second class claims its code.
+            raise SignCertUnderAge("no signature certificate under 15")
         self.issued.append(("sign", resident_code))
         return self._issue("sign", public_key, card_expiry)
 

@@ -172,7 +172,7 @@ def test_a_child_applies_at_birth_and_gets_no_signature_certificate(world: World
         child.resident_code, auth_pin=AUTH_PIN, sign_password=None, identity_check=CHECK
     )
     assert issued.record.sign_cert_serial is None
-    assert issued.record.expires_on == dt.date(2031, 3, 20)  # the 5th birthday: under 20
+    assert issued.record.expires_on == dt.date(2031, 3, 20)  # the 5th birthday: under 18
     client = CardClient(MemoryTransport(issued.card))
     client.auth_certificate()
     assert [k for k, _ in world.jpki.issued] == ["auth"]

@@ -1,4 +1,7 @@
-"""Date rules of the card (C2) and the card's data layouts (TLV, DigestInfo, PNG)."""
+"""The card's move deadlines (C2) and its data layouts (TLV, DigestInfo, PNG).
+
+The card's validity and the legal age are tested with the law's rules (tests/law).
+"""
 
 from __future__ import annotations
 
@@ -28,29 +31,6 @@ from openmyna.card.tlv import (
 )
 
 D = dt.date
-
-
-@pytest.mark.parametrize(
-    ("born", "issued", "expiry"),
-    [
-        (D(1980, 5, 17), D(2026, 4, 1), D(2035, 5, 17)),  # adult: 10th birthday after issue
-        (D(1980, 5, 17), D(2026, 5, 17), D(2036, 5, 17)),  # issued on the birthday: not "after"
-        (D(1980, 5, 17), D(2026, 5, 18), D(2036, 5, 17)),
-        (D(2007, 4, 2), D(2026, 4, 1), D(2030, 4, 2)),  # 18: under 20, the 5th birthday
-        (D(2006, 4, 1), D(2026, 4, 1), D(2036, 4, 1)),  # 20 today: adult
-        (D(2026, 3, 20), D(2026, 4, 1), D(2031, 3, 20)),  # a baby
-        (D(2000, 2, 29), D(2026, 4, 1), D(2036, 2, 29)),  # a leap-day birthday in a leap year
-        (D(2000, 2, 29), D(2027, 4, 1), D(2037, 2, 28)),  # … and in a common year
-    ],
-)
-def test_card_expiry(born: dt.date, issued: dt.date, expiry: dt.date) -> None:
-    assert rules.card_expiry(born, issued) == expiry
-
-
-def test_age() -> None:
-    assert rules.age_on(D(2011, 4, 2), D(2026, 4, 1)) == 14
-    assert rules.age_on(D(2011, 4, 1), D(2026, 4, 1)) == 15
-    assert rules.age_on(D(2004, 2, 29), D(2025, 2, 28)) == 21
 
 
 def test_move_deadlines() -> None:

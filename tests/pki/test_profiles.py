@@ -28,11 +28,8 @@ from openmyna.pki import (
     parse_sign_items,
 )
 from openmyna.pki.profiles import (
-    age_on,
     der_string,
     end_of_day,
-    expiry_date,
-    nth_birthday_after,
     parse_der_string,
     policy_oids,
     substitute_characters,
@@ -46,31 +43,8 @@ def _ku(cert: x509.Certificate) -> x509.Extension[x509.KeyUsage]:
 # --- pure rules -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("issued", "born", "fifth"),
-    [
-        (dt.date(2026, 4, 1), dt.date(1980, 5, 17), dt.date(2030, 5, 17)),  # 1st in 2026
-        (dt.date(2026, 4, 1), dt.date(1980, 3, 10), dt.date(2031, 3, 10)),  # 1st in 2027
-        (dt.date(2026, 5, 17), dt.date(1980, 5, 17), dt.date(2031, 5, 17)),  # on the birthday
-        (dt.date(2026, 5, 16), dt.date(1980, 5, 17), dt.date(2030, 5, 17)),  # the day before
-        (dt.date(2026, 4, 1), dt.date(2000, 2, 29), dt.date(2031, 2, 28)),  # no 29 Feb 2031
-        (dt.date(2027, 4, 1), dt.date(2000, 2, 29), dt.date(2032, 2, 29)),  # leap year
-    ],
-)
-def test_the_fifth_birthday_after_issue(issued: dt.date, born: dt.date, fifth: dt.date) -> None:
-    assert nth_birthday_after(issued, born, 5) == fifth
-    assert expiry_date(issued, born, None) == fifth
-
-
-def test_the_card_expiry_wins_when_earlier() -> None:
-    issued, born = dt.date(2026, 4, 1), dt.date(1980, 5, 17)
-    assert expiry_date(issued, born, dt.date(2029, 1, 31)) == dt.date(2029, 1, 31)
-    assert expiry_date(issued, born, dt.date(2035, 1, 31)) == dt.date(2030, 5, 17)
-
-
-def test_age_and_end_of_day() -> None:
-    assert age_on(dt.date(2011, 4, 2), dt.date(2026, 4, 1)) == 14
-    assert age_on(dt.date(2011, 4, 1), dt.date(2026, 4, 1)) == 15
+def test_end_of_day() -> None:
+    # The validity's last day and the age are the law's rules (tests/law).
     end = end_of_day(dt.date(2031, 5, 17))
     assert end.astimezone(JST) == dt.datetime(2031, 5, 17, 23, 59, 59, tzinfo=JST)
     assert end.tzinfo == dt.UTC
@@ -243,11 +217,48 @@ def test_validity_runs_to_the_fifth_birthday_or_the_card_expiry(
         assert cert.not_valid_after_utc == end_of_day(dt.date(2028, 8, 1))
 
 
+def test_validity_ends_with_a_foreign_residents_period_of_stay(
+    sqlite_jpki: Jpki, ee_key: rsa.RSAPrivateKey, clock: FixedClock
+) -> None:
+    # clock: 2026-04-01 JST; the 5th birthday would be 2030-05-17, the card's end 2035-05-17.
+    stay = dt.date(2027, 9, 30)
+    auth = sqlite_jpki.issue_auth_cert(
+        ee_key.public_key(),
+        resident_code=resident_code(20),
+        date_of_birth=BORN,
+        card_expiry=dt.date(2035, 5, 17),
+        stay_expires_on=stay,
+    )
+    sign = sqlite_jpki.issue_sign_cert(
+        ee_key.public_key(),
+        resident_code=resident_code(20),
+        name="グエン ヴァン アン",
+        address="群馬県前橋市大手町1番",
+        date_of_birth=BORN,
+        sex=1,
+        card_expiry=None,
+        stay_expires_on=stay,
+    )
+    for cert in (auth, sign):
+        assert cert.not_valid_after_utc == end_of_day(stay)
+    with pytest.raises(InvalidCertRequest, match="period of stay"):
+        sqlite_jpki.issue_auth_cert(
+            ee_key.public_key(),
+            resident_code=resident_code(21),
+            date_of_birth=BORN,
+            card_expiry=None,
+            stay_expires_on=clock.today() - dt.timedelta(days=1),
+        )
+    assert sqlite_jpki.certificates_of(resident_code(21)) == []
+
+
 def test_no_signature_certificate_under_15(
     sqlite_jpki: Jpki, ee_key: rsa.RSAPrivateKey, clock: FixedClock
 ) -> None:
     today = clock.today()  # 2026-04-01
-    fourteen = today.replace(year=today.year - 15) + dt.timedelta(days=1)
+    # The law's age: 15 is reached at the end of the day before the 15th birthday, so a
+    # person whose 15th birthday is tomorrow (2011-04-02) is 15 today; one day later is 14.
+    fourteen = today.replace(year=today.year - 15) + dt.timedelta(days=2)
     with pytest.raises(SignCertUnderAge) as err:
         sqlite_jpki.issue_sign_cert(
             ee_key.public_key(),
@@ -260,7 +271,8 @@ def test_no_signature_certificate_under_15(
         )
     assert err.value.code == "SIGN_CERT_UNDER_15"
     assert "山田" not in err.value.diagnostics()
-    # the auth certificate is issued to a child; the signature one on the 15th birthday
+    # the auth certificate is issued to a child; the signature one from the day before the
+    # 15th birthday
     sqlite_jpki.issue_auth_cert(
         ee_key.public_key(),
         resident_code=resident_code(6),
@@ -272,11 +284,12 @@ def test_no_signature_certificate_under_15(
         resident_code=resident_code(7),
         name="山田 次郎",
         address="群馬県前橋市大手町1番",
-        date_of_birth=today.replace(year=today.year - 15),
+        date_of_birth=today.replace(year=today.year - 15) + dt.timedelta(days=1),
         sex=1,
         card_expiry=None,
     )
     assert [r.kind for r in sqlite_jpki.certificates_of(resident_code(6))] == [CertKind.AUTH]
+    assert [r.kind for r in sqlite_jpki.certificates_of(resident_code(7))] == [CertKind.SIGN]
 
 
 def test_bad_requests_are_refused(sqlite_jpki: Jpki, ee_key: rsa.RSAPrivateKey) -> None:

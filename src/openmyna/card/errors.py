@@ -170,6 +170,12 @@ class HolderNotResident(Conflict):
     code = "CARD_HOLDER_NOT_RESIDENT"
 
 
+class PeriodOfStayEnded(Conflict):
+    """A foreign resident's period of stay (在留期間) ended before the day of issue."""
+
+    code = "CARD_PERIOD_OF_STAY_ENDED"
+
+
 class IdentityCheckMissing(InvalidInput):
     """Issuance and PIN reset need a recorded identity verification (本人確認)."""
 

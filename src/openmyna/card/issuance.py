@@ -46,6 +46,7 @@ class CertificateIssuer(Protocol):
         date_of_birth: dt.date,
         card_expiry: dt.date,
         card_id: str | None = None,
+        stay_expires_on: dt.date | None = None,
     ) -> x509.Certificate:
         """A user-authentication certificate for the card's auth key."""
         ...
@@ -61,6 +62,7 @@ class CertificateIssuer(Protocol):
         sex: int,
         card_expiry: dt.date,
         card_id: str | None = None,
+        stay_expires_on: dt.date | None = None,
     ) -> x509.Certificate:
         """A signature certificate (raises ``SIGN_CERT_UNDER_15`` for children)."""
         ...
@@ -97,6 +99,7 @@ def make_card(
         date_of_birth=entry.date_of_birth,
         card_expiry=card_expiry,
         card_id=card.card_id,
+        stay_expires_on=entry.stay_expires_on,
     )
     sign_cert: x509.Certificate | None
     try:
@@ -109,6 +112,7 @@ def make_card(
             sex=int(entry.sex),
             card_expiry=card_expiry,
             card_id=card.card_id,
+            stay_expires_on=entry.stay_expires_on,
         )
     except OpenMynaError as exc:
         if exc.code != UNDER_15:

@@ -30,12 +30,12 @@ from typing import Protocol
 from sqlalchemy import select
 
 from openmyna.bus import Bus, Event, idempotent, relay
-from openmyna.card import rules
 from openmyna.card.engine import VirtualCard
 from openmyna.card.errors import (
     CardNotFound,
     CardTransitionRefused,
     HolderNotResident,
+    PeriodOfStayEnded,
 )
 from openmyna.card.issuance import CertificateIssuer, make_card
 from openmyna.card.layout import PinRef
@@ -71,6 +71,7 @@ from openmyna.card.tables import (
 )
 from openmyna.clock import Clock
 from openmyna.errors import OpenMynaError
+from openmyna.law import card_last_day, may_hold_sign_cert
 from openmyna.registry import IdentityEntry, IdentityStatus
 from openmyna.store import Store
 
@@ -270,16 +271,26 @@ class CardLifecycle:
         check = checked(identity_check)
         entry = self._current_identity(resident_code)
         today = self.clock.today()
-        expiry = rules.card_expiry(entry.date_of_birth, today)
-        adult = rules.age_on(entry.date_of_birth, today) >= rules.SIGN_CERT_MIN_AGE
+        # The same rule the JPKI issuer applies (openmyna.law), so the two cannot disagree.
+        signs = may_hold_sign_cert(entry.date_of_birth, today)
         PinRule.AUTH_PIN.require(auth_pin)
         PinRule.TEXT_PIN.require(text_pin or auth_pin)
-        if sign_password is not None or adult:
+        if sign_password is not None or signs:
             PinRule.SIGN_PASSWORD.require(sign_password or "")
         with self.store.transaction() as s:
-            self.register.pending_application(s, resident_code, application_id)
+            application = self.register.pending_application(s, resident_code, application_id)
             if self.register.valid_row(s, resident_code) is not None and not replace:
                 raise CardTransitionRefused("the person already holds a valid card; reissue it")
+        # The card 命令: the age on the day the application was received picks 10 or 5
+        # birthdays (18 from 2022-04-01, 20 before); a period of stay ends it earlier.
+        expiry = card_last_day(
+            entry.date_of_birth,
+            applied_on=application["applied_on"],
+            issued_on=today,
+            stay_expires_on=entry.stay_expires_on,
+        )
+        if expiry < today:
+            raise PeriodOfStayEnded("the period of stay ended before the day of issue")
         card, auth_cert, sign_cert = make_card(
             entry,
             self._issuer(),

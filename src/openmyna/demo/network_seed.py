@@ -34,7 +34,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from openmyna.card.rules import age_on
 from openmyna.demo.family import (
     FAMILY_FROM,
     FAMILY_INCOMES,
@@ -44,6 +43,7 @@ from openmyna.demo.family import (
     find_family,
     make_family,
 )
+from openmyna.law import age_on
 from openmyna.network.agencies import municipality_agency_id
 from openmyna.network.layouts import latest_version, validate_item
 from openmyna.network.local import LocalNetwork
@@ -297,7 +297,9 @@ def local_tax_items(
                 income = raw.get(other.resident_code, (0, "", False))[0]
                 if income > 480_000:
                     continue
-                age = age_on(other.date_of_birth, jan1)
+                # Born since 1 January: not yet born on the day, counted as a child.
+                born = other.date_of_birth
+                age = age_on(born, jan1) if born <= jan1 else 0
                 if other.relationship in (RegistryRelationship.WIFE, RegistryRelationship.HUSBAND):
                     dependants["spouse"] = True
                 elif age < 16:

@@ -12,6 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from openmyna.law import SIGN_CERT_MIN_AGE, certificate_last_day, may_hold_sign_cert
 from openmyna.numbers import validate_resident_code
 from openmyna.pki import records
 from openmyna.pki.ca import CertificateAuthority
@@ -19,15 +20,12 @@ from openmyna.pki.errors import InvalidCertRequest, SignCertUnderAge
 from openmyna.pki.profiles import (
     ISO_5218_SEXES,
     MAX_ITEM_LENGTH,
-    MIN_SIGN_AGE,
     RSA_BITS,
     RSA_EXPONENT,
     CertKind,
     SignCertItems,
-    age_on,
     end_entity_certificate,
     end_of_day,
-    expiry_date,
     substitute_characters,
 )
 from openmyna.store import Store
@@ -61,9 +59,11 @@ def sign_items(
     check_text(address, "address")
     if sex not in ISO_5218_SEXES:
         raise InvalidCertRequest("sex must be an ISO/IEC 5218 code (0, 1, 2 or 9)")
-    if age_on(date_of_birth, today) < MIN_SIGN_AGE:
+    if date_of_birth > today:
+        raise InvalidCertRequest("the date of birth is in the future")
+    if not may_hold_sign_cert(date_of_birth, today):  # the law's age, as the card counts it
         raise SignCertUnderAge(
-            "no signature certificate is issued to a resident under 15", min_age=MIN_SIGN_AGE
+            "no signature certificate is issued to a resident under 15", min_age=SIGN_CERT_MIN_AGE
         )
     return SignCertItems(
         name=name,
@@ -83,6 +83,7 @@ def issue(
     resident_code: str,
     date_of_birth: dt.date,
     card_expiry: dt.date | None,
+    stay_expires_on: dt.date | None,
     card_id: str | None,
     items: SignCertItems | None,
     now: dt.datetime,
@@ -98,7 +99,12 @@ def issue(
         raise InvalidCertRequest("the date of birth is in the future")
     if card_expiry is not None and card_expiry < today:
         raise InvalidCertRequest("the card has expired")
-    last_day = expiry_date(today, date_of_birth, card_expiry)
+    if stay_expires_on is not None and stay_expires_on < today:
+        raise InvalidCertRequest("the period of stay has ended")
+    # JPKI 施行規則: the 5th birthday after issue, no later than the card or the period of stay.
+    last_day = certificate_last_day(
+        date_of_birth, issued_on=today, card_expiry=card_expiry, stay_expires_on=stay_expires_on
+    )
     cert = end_entity_certificate(
         ca.kind,
         public_key=key,

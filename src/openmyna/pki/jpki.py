@@ -127,14 +127,20 @@ class Jpki:
         date_of_birth: dt.date,
         card_expiry: dt.date | None,
         card_id: str | None = None,
+        stay_expires_on: dt.date | None = None,
     ) -> x509.Certificate:
-        """Issue a user-authentication certificate (利用者証明用電子証明書); no personal data."""
+        """Issue a user-authentication certificate (利用者証明用電子証明書); no personal data.
+
+        It runs to the 5th birthday after today, no later than ``card_expiry`` and a foreign
+        resident's ``stay_expires_on`` (在留期間等の満了の日), as ``openmyna.law`` has it.
+        """
         return self._issue(
             CertKind.AUTH,
             public_key,
             resident_code=resident_code,
             date_of_birth=date_of_birth,
             card_expiry=card_expiry,
+            stay_expires_on=stay_expires_on,
             card_id=card_id,
             items=None,
         )
@@ -150,10 +156,12 @@ class Jpki:
         sex: int,
         card_expiry: dt.date | None,
         card_id: str | None = None,
+        stay_expires_on: dt.date | None = None,
     ) -> x509.Certificate:
         """Issue a signature certificate (署名用電子証明書) carrying the 4 basic items.
 
-        Refused with ``SIGN_CERT_UNDER_15`` for residents under 15 on the day of issue.
+        Refused with ``SIGN_CERT_UNDER_15`` for residents under 15 on the day of issue (the
+        law's age: ``openmyna.law``); validity as for the authentication certificate.
         """
         items = issuance.sign_items(
             name=name,
@@ -168,6 +176,7 @@ class Jpki:
             resident_code=resident_code,
             date_of_birth=date_of_birth,
             card_expiry=card_expiry,
+            stay_expires_on=stay_expires_on,
             card_id=card_id,
             items=items,
         )
@@ -180,6 +189,7 @@ class Jpki:
         resident_code: str,
         date_of_birth: dt.date,
         card_expiry: dt.date | None,
+        stay_expires_on: dt.date | None,
         card_id: str | None,
         items: SignCertItems | None,
     ) -> x509.Certificate:
@@ -190,6 +200,7 @@ class Jpki:
             resident_code=resident_code,
             date_of_birth=date_of_birth,
             card_expiry=card_expiry,
+            stay_expires_on=stay_expires_on,
             card_id=card_id,
             items=items,
             now=self.clock.now(),

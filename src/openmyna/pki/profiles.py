@@ -1,4 +1,4 @@
-"""JPKI certificate profiles: CA names, policy OIDs, the 4 items in the SAN, validity rules.
+"""JPKI certificate profiles: CA names, policy OIDs, the 4 items in the SAN, validity times.
 
 Two CAs as in JPKI (公的個人認証サービス): one issues signature certificates (署名用電子証明書),
 the other user-authentication certificates (利用者証明用電子証明書). Everything is RSA-2048
@@ -53,10 +53,6 @@ OID_ADDRESS_SUBSTITUTE = x509.ObjectIdentifier(f"{JPKI_ARC}.5.6")
 
 CA_VALIDITY_YEARS = 10
 RESPONDER_VALIDITY = dt.timedelta(days=365)
-#: Residents younger than this get no signature certificate.
-MIN_SIGN_AGE = 15
-#: A certificate runs to this birthday after issue (or the card's expiry if earlier).
-CERT_BIRTHDAYS = 5
 #: The mark put in place of a character outside JIS X 0208 (ゲタ, the usual 代替文字).
 SUBSTITUTE_MARK = "〓"
 MAX_ITEM_LENGTH = 300
@@ -89,37 +85,9 @@ def kind_of_issuer(issuer: x509.Name) -> CertKind | None:
     return None
 
 
-# --- validity rules ---------------------------------------------------------------------------
-
-
-def birthday_in(year: int, date_of_birth: dt.date) -> dt.date:
-    """The birthday in ``year``; someone born on 29 February has it on the 28th otherwise."""
-    try:
-        return date_of_birth.replace(year=year)
-    except ValueError:
-        return dt.date(year, 2, 28)
-
-
-def age_on(date_of_birth: dt.date, day: dt.date) -> int:
-    """Full years of age on ``day``."""
-    before_birthday = (day.month, day.day) < (date_of_birth.month, date_of_birth.day)
-    return day.year - date_of_birth.year - int(before_birthday)
-
-
-def nth_birthday_after(issued_on: dt.date, date_of_birth: dt.date, n: int) -> dt.date:
-    """The ``n``-th birthday strictly after ``issued_on`` (a birthday on the day doesn't count)."""
-    first = birthday_in(issued_on.year, date_of_birth)
-    if first <= issued_on:
-        first = birthday_in(issued_on.year + 1, date_of_birth)
-    return birthday_in(first.year + n - 1, date_of_birth)
-
-
-def expiry_date(issued_on: dt.date, date_of_birth: dt.date, card_expiry: dt.date | None) -> dt.date:
-    """The last valid day: the 5th birthday after issue, or the card's expiry if earlier."""
-    last = nth_birthday_after(issued_on, date_of_birth, CERT_BIRTHDAYS)
-    if card_expiry is not None and card_expiry < last:
-        last = card_expiry
-    return last
+# --- validity: times -------------------------------------------------------------------------
+# The validity periods themselves (the 5th birthday after issue, the card's expiry, the period
+# of stay, no signature certificate under 15) are the law's: ``openmyna.law.validity``.
 
 
 def add_years(moment: dt.datetime, years: int) -> dt.datetime:
