@@ -31,6 +31,7 @@ def test_the_period_of_stay_is_recorded_indexed_and_moves_with_the_person(
     )
     assert r.stay_expires_on == STAY
     assert a.get(r.resident_code).stay_expires_on == STAY
+    assert "2027" not in repr(r)  # personal data: masked like the 4 items
     bus.pump()
     (event,) = seen
     assert event.data["stay_expires_on"] == "2027-09-30"

@@ -42,6 +42,8 @@ PERSONAL_FIELDS = frozenset(
         "address_image",
         "signed",
         "number_digest",
+        # A foreign resident's end of stay (在留期間等の満了の日): tells residence status.
+        "stay_expires_on",
     }
 )
 #: Secrets a holder chose: never shown, not even in part.
