@@ -85,8 +85,12 @@ class ServerConfig(uvicorn.Config):
         super().__init__(app, **kwargs)
 
 
+#: The limits of a server not configured through ``ServerConfig`` (the settings' defaults).
+DEFAULT_LIMITS = HttpSettings.model_validate({})
+
+
 def _limits_of(config: uvicorn.Config) -> HttpSettings:
-    return config.limits if isinstance(config, ServerConfig) else HttpSettings()
+    return config.limits if isinstance(config, ServerConfig) else DEFAULT_LIMITS
 
 
 class _BoundedReads:
@@ -294,4 +298,7 @@ def make_server(
 
 def serve(app: Any, host: str, port: int, limits: HttpSettings, **kwargs: Any) -> None:
     """Serve ``app`` on ``host:port`` until interrupted, holding clients to ``limits``."""
-    make_server(app, host, port, limits, **kwargs).run()
+    try:
+        make_server(app, host, port, limits, **kwargs).run()
+    except KeyboardInterrupt:  # uvicorn re-raises the signal it caught; stopping is the intent
+        pass
