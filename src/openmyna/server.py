@@ -22,6 +22,7 @@ The TLS handshake of the network's servers is bounded by asyncio (60 s).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http
 import json
 from typing import Any
@@ -298,7 +299,6 @@ def make_server(
 
 def serve(app: Any, host: str, port: int, limits: HttpSettings, **kwargs: Any) -> None:
     """Serve ``app`` on ``host:port`` until interrupted, holding clients to ``limits``."""
-    try:
+    # uvicorn re-raises the signal it caught (as uvicorn.run swallows): stopping is the intent.
+    with contextlib.suppress(KeyboardInterrupt):
         make_server(app, host, port, limits, **kwargs).run()
-    except KeyboardInterrupt:  # uvicorn re-raises the signal it caught; stopping is the intent
-        pass

@@ -113,9 +113,9 @@ def test_serve_beyond_localhost_with_a_token_guards_and_drops_half_requests(
         )
         with pytest.raises(urllib.error.HTTPError) as past_the_guard:
             urllib.request.urlopen(request, timeout=5)  # nothing is seeded here
-        with past_the_guard.value as answer:
-            assert answer.code == 404
-            assert b"MUNICIPALITY_NOT_FOUND" in answer.read()
+        with past_the_guard.value as not_found:
+            assert not_found.code == 404
+            assert b"MUNICIPALITY_NOT_FOUND" in not_found.read()
         with connect(port) as sock:
             sock.sendall(HALF)
             answer, _ = until_closed(sock, 4)
