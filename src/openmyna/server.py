@@ -22,6 +22,7 @@ The TLS handshake of the network's servers is bounded by asyncio (60 s).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http
 import json
 from typing import Any
@@ -85,8 +86,12 @@ class ServerConfig(uvicorn.Config):
         super().__init__(app, **kwargs)
 
 
+#: The limits of a server not configured through ``ServerConfig`` (the settings' defaults).
+DEFAULT_LIMITS = HttpSettings.model_validate({})
+
+
 def _limits_of(config: uvicorn.Config) -> HttpSettings:
-    return config.limits if isinstance(config, ServerConfig) else HttpSettings()
+    return config.limits if isinstance(config, ServerConfig) else DEFAULT_LIMITS
 
 
 class _BoundedReads:
@@ -294,4 +299,6 @@ def make_server(
 
 def serve(app: Any, host: str, port: int, limits: HttpSettings, **kwargs: Any) -> None:
     """Serve ``app`` on ``host:port`` until interrupted, holding clients to ``limits``."""
-    make_server(app, host, port, limits, **kwargs).run()
+    # uvicorn re-raises the signal it caught (as uvicorn.run swallows): stopping is the intent.
+    with contextlib.suppress(KeyboardInterrupt):
+        make_server(app, host, port, limits, **kwargs).run()

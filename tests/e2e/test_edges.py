@@ -55,7 +55,8 @@ def _running(
             try:
                 urllib.request.urlopen(ready, timeout=2, context=context).close()
                 break
-            except urllib.error.HTTPError:
+            except urllib.error.HTTPError as answered:
+                answered.close()
                 break  # it answers
             except (OSError, ssl.SSLError):
                 if proc.poll() is not None or time.monotonic() > deadline:
@@ -104,6 +105,7 @@ def test_serve_beyond_localhost_with_a_token_guards_and_drops_half_requests(
     ):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{base}/api/registry/102016/residents", timeout=5)
+        refused.value.close()
         assert refused.value.code == 401
         assert refused.value.headers["WWW-Authenticate"].startswith("Bearer")
         request = urllib.request.Request(
@@ -111,8 +113,9 @@ def test_serve_beyond_localhost_with_a_token_guards_and_drops_half_requests(
         )
         with pytest.raises(urllib.error.HTTPError) as past_the_guard:
             urllib.request.urlopen(request, timeout=5)  # nothing is seeded here
-        assert past_the_guard.value.code == 404
-        assert b"MUNICIPALITY_NOT_FOUND" in past_the_guard.value.read()
+        with past_the_guard.value as not_found:
+            assert not_found.code == 404
+            assert b"MUNICIPALITY_NOT_FOUND" in not_found.read()
         with connect(port) as sock:
             sock.sendall(HALF)
             answer, _ = until_closed(sock, 4)

@@ -21,7 +21,7 @@ from openmyna.network.hub import Hub
 from openmyna.network.netca import NetworkCA, NodeIdentity
 from openmyna.network.node import AgencyNode
 from openmyna.network.service import create_hub_app, create_node_app
-from openmyna.server import ServerConfig
+from openmyna.server import DEFAULT_LIMITS, ServerConfig
 
 
 class _Server(uvicorn.Server):
@@ -54,7 +54,7 @@ def make_server(
     """A uvicorn server for ``app`` with mutual TLS as ``identity`` (not started)."""
     config = ServerConfig(
         app,
-        limits=limits or HttpSettings(),
+        limits=limits or DEFAULT_LIMITS,
         host=host,
         port=port,
         log_level=log_level,
