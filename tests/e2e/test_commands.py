@@ -23,7 +23,13 @@ def run(args: list[str], data_dir: Path, timeout: float = 120) -> subprocess.Com
     env.pop("OPENMYNA_DATABASE_URL", None)
     env.pop("OPENMYNA_BUS_URL", None)
     return subprocess.run(
-        [OPENMYNA, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+        [OPENMYNA, *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -44,8 +50,11 @@ def test_number_check_exit_codes(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert "INVALID_NUMBER" in bad.stderr
     assert "895980423138" not in bad.stderr + bad.stdout
-    usage = run(["number", "check"], tmp_path)
-    assert usage.returncode == 2
+    usage = run(["number", "check", "123456789018", "extra"], tmp_path)
+    assert usage.returncode == 2  # Typer's usage error: one number at most
+    nothing = run(["number", "check"], tmp_path)  # no number: read from stdin, which is empty
+    assert nothing.returncode == 1
+    assert "INVALID_INPUT" in nothing.stderr
 
 
 def test_demo_seed_only_then_reuse_then_reset(tmp_path: Path) -> None:

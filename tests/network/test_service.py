@@ -16,7 +16,7 @@ from netdata import AFFAIR, TAX, A, B, add_residents
 
 from openmyna.builder import Builder
 from openmyna.clock import FixedClock
-from openmyna.config import Settings
+from openmyna.config import HttpSettings, Settings
 from openmyna.errors import OpenMynaError
 from openmyna.network import tls
 from openmyna.network.clients import NodeClient, error_from_problem
@@ -37,7 +37,7 @@ class Running:
         self.port = port
         self.url = f"https://127.0.0.1:{port}"
         sock = socket.create_server(("127.0.0.1", port))
-        self.server = make_server(app, identity, ca, "127.0.0.1", port)
+        self.server = make_server(app, identity, ca, "127.0.0.1", port, limits=HttpSettings())
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
         )

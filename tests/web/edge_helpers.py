@@ -21,7 +21,11 @@ def connect(
     """A connection to 127.0.0.1:``port`` (TLS with ``context``)."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     if context is not None:
-        return context.wrap_socket(sock, server_hostname="127.0.0.1")
+        try:
+            return context.wrap_socket(sock, server_hostname="127.0.0.1")
+        except BaseException:
+            sock.close()  # a failed handshake must not leave the plain socket behind
+            raise
     return sock
 
 
