@@ -2,17 +2,20 @@
 
 On the real card, J-LIS signs the text and face data so that a reader can tell they were
 written by the issuer. openmyna keeps one RSA-2048 key per installation in
-``$OPENMYNA_DATA_DIR/card/`` (``data_signer.key``, owner-only, and ``data_signer.crt``, a
-self-signed certificate that cards carry in EF 0004). The JPKI package may later provide this
-key from its CA hierarchy; cards only need ``sign`` and ``certificate``.
+``$OPENMYNA_DATA_DIR/card/``: ``data_signer.key``, PKCS#8 encrypted under the JPKI
+key-encryption secret (``Settings.pki.kek_file``, default ``keys/pki.kek``) by
+``openmyna.pki.keys.KeyFiles`` like the CA keys, and ``data_signer.crt``, a self-signed
+certificate that cards carry in EF 0004. Files are owner-only (0600, folder 0700). A key file
+an earlier version stored unencrypted is encrypted in place when the signer is first opened.
+The JPKI package may later provide this key from its CA hierarchy; cards only need ``sign``
+and ``certificate``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
-import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -25,7 +28,11 @@ from openmyna.config import Settings
 from openmyna.errors import KeyFileError
 from openmyna.store import files
 
-KEY_FILE = "data_signer.key"
+if TYPE_CHECKING:
+    from openmyna.pki.keys import KeyFiles
+
+#: The key's name in the card folder's ``KeyFiles``: ``data_signer.key``.
+KEY_NAME = "data_signer"
 CERT_FILE = "data_signer.crt"
 VALIDITY_YEARS = 20
 
@@ -98,37 +105,40 @@ class CardDataSigner:
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock) -> CardDataSigner:
-        """The installation's signer, created in the data dir on first use."""
+        """The installation's signer, created in the data dir on first use.
+
+        ``SignerKeyError`` when the key cannot be decrypted (another key-encryption secret)
+        or a file is unreadable, unsafe (not 0600) or does not match the other.
+        """
+        # Imported here: opening the signer needs the pki's key files, importing a card does
+        # not need the pki package.
+        from openmyna.pki.errors import PkiKeyError
+        from openmyna.pki.keys import KeyFiles, installation_kek
+
         directory = card_dir(settings)
-        lock = os.open(directory / ".signer.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            key_path, cert_path = directory / KEY_FILE, directory / CERT_FILE
-            if not key_path.exists():
-                signer = cls.generate(clock)
-                cert_path.unlink(missing_ok=True)
-                files.write_new(
-                    key_path,
-                    signer._key.private_bytes(
-                        serialization.Encoding.PEM,
-                        serialization.PrivateFormat.PKCS8,
-                        serialization.NoEncryption(),
-                    ),
-                )
-                files.replace(
-                    cert_path, signer.certificate.public_bytes(serialization.Encoding.PEM)
-                )
-                return signer
-            try:
-                key = serialization.load_pem_private_key(key_path.read_bytes(), None)
-                cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-            except (OSError, ValueError, TypeError) as exc:
-                raise SignerKeyError("cannot read the card data signer's files") from exc
-            if not isinstance(key, rsa.RSAPrivateKey):
-                raise SignerKeyError("the card data signer's key is not RSA")
-            return cls(key, cert)
-        finally:
-            os.close(lock)
+            keys = KeyFiles(directory, installation_kek(settings))
+            with keys.lock():  # of processes opening at once, one creates the key
+                return cls._open_or_create(keys, directory / CERT_FILE, clock)
+        except PkiKeyError as exc:
+            raise SignerKeyError(exc.message, **exc.context) from None
+
+    @classmethod
+    def _open_or_create(cls, keys: KeyFiles, cert_path: Path, clock: Clock) -> CardDataSigner:
+        if not keys.key_path(KEY_NAME).exists():
+            signer = cls.generate(clock)
+            # The certificate first: a key file on disk means a complete signer, so a crash
+            # in between leaves no key and the next open starts again.
+            files.replace(cert_path, signer.certificate.public_bytes(serialization.Encoding.PEM))
+            keys.save_key(KEY_NAME, signer._key)
+            return signer
+        keys.encrypt_plaintext_key(KEY_NAME)  # a key stored by an earlier version
+        key = keys.load_key(KEY_NAME)
+        try:
+            cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise SignerKeyError("cannot read the card data signer's certificate") from exc
+        return cls(key, cert)
 
     def sign(self, data: bytes) -> bytes:
         """RSASSA-PKCS1-v1_5 with SHA-256 over ``data``."""

@@ -24,7 +24,7 @@ from openmyna.pki import crl as crl_mod
 from openmyna.pki import issuance, records
 from openmyna.pki.ca import CertificateAuthority, open_authorities
 from openmyna.pki.errors import CertificateNotFound
-from openmyna.pki.keys import KeyFiles, default_kek_path, keys_dir, load_or_create_kek
+from openmyna.pki.keys import KeyFiles, installation_kek, keys_dir
 from openmyna.pki.ocsp import OcspResponder
 from openmyna.pki.profiles import CertKind, SignCertItems
 from openmyna.pki.records import (
@@ -79,7 +79,7 @@ class Jpki:
         """Open the issuer of an installation (creating CA keys and its database on first use)."""
         config = settings.pki
         settings.ensure_data_dir()
-        kek = load_or_create_kek(config.kek_file or default_kek_path(settings.data_dir))
+        kek = installation_kek(settings)
         authorities = open_authorities(KeyFiles(keys_dir(settings.data_dir), kek), clock)
         store = open_store(settings, STORE_KIND, BODY_ID)
         try:
