@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from cryptography import x509
@@ -11,14 +12,24 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from openmyna.card import HolderData, Personalization, VirtualCard
+from openmyna.bus import Bus, Event
+from openmyna.card import (
+    CardClient,
+    CardLifecycle,
+    HolderData,
+    MemoryTransport,
+    Personalization,
+    VirtualCard,
+)
 from openmyna.card.layout import KeyRef
 from openmyna.card.personalize import jpki_public_key, new_card, personalize
 from openmyna.card.signer import CardDataSigner
 from openmyna.card.state import dump_card, load_card
 from openmyna.clock import FixedClock
+from openmyna.config import Settings
 from openmyna.law import may_hold_sign_cert
 from openmyna.pki import SignCertUnderAge
+from openmyna.registry import NewPerson, Registries, Resident, Sex
 
 AUTH_PIN = "1234"
 SIGN_PASSWORD = "ABC123XYZ"
@@ -54,6 +65,9 @@ class StubJpki:
     def __init__(self, now: dt.datetime = NOW) -> None:
         self.now = now
         self.issued: list[tuple[str, str]] = []  # (kind, resident_code)
+        #: (resident_code, card_id, serial) of each signature certificate, and those revoked.
+        self.sign_certs: list[tuple[str, str | None, int]] = []
+        self.revoked: list[int] = []
         self._cas = {k: self._ca(k) for k in ("auth", "sign")}
 
     def _ca(self, kind: str) -> x509.Certificate:
@@ -126,7 +140,32 @@ class StubJpki:
             # The real issuer's error, so that no second class claims its code.
             raise SignCertUnderAge("no signature certificate under 15")
         self.issued.append(("sign", resident_code))
-        return self._issue("sign", public_key, card_expiry)
+        cert = self._issue("sign", public_key, card_expiry)
+        self.sign_certs.append((resident_code, card_id, cert.serial_number))
+        return cert
+
+    def revoke_for_resident(
+        self,
+        resident_code: str,
+        kinds: Any,
+        reason: Any,
+        *,
+        issued_up_to: dt.datetime | None = None,
+        card_id: str | None = None,
+        actor: str = "jpki",
+    ) -> list[int]:
+        """Revoke the signature certificates of a resident (and card) not yet revoked."""
+        if {self._kind(k) for k in kinds} != {"sign"}:
+            raise NotImplementedError("the stub revokes signature certificates only")
+        done = [
+            serial
+            for code, card, serial in self.sign_certs
+            if code == resident_code
+            and (card_id is None or card == card_id)
+            and serial not in self.revoked
+        ]
+        self.revoked.extend(done)
+        return done
 
 
 @functools.cache
@@ -200,3 +239,46 @@ def fresh_card(*, with_sign_cert: bool = True) -> VirtualCard:
 def hexb(text: str) -> bytes:
     """Bytes from spaced hex (``"00 A4 04 0C"``)."""
     return bytes.fromhex(text.replace(" ", ""))
+
+
+MAEBASHI = "102016"
+KOBE = "281000"
+CHECK = "photo ID at the counter"
+
+
+@dataclass
+class World:
+    """Registries, the card lifecycle and a listener for card events, on one bus."""
+
+    settings: Settings
+    bus: Bus
+    regs: Registries
+    life: CardLifecycle
+    jpki: StubJpki
+    clock: FixedClock
+    seen: list[Event]
+
+    def card_events(self) -> list[tuple[str, str]]:
+        """Card events so far: (type, card id)."""
+        while self.bus.pump():
+            pass
+        return [(e.type, e.data["card_id"]) for e in self.seen]
+
+    def adult(self, born: dt.date = dt.date(1980, 5, 17)) -> Resident:
+        """A new resident of 前橋市 (moved in from abroad today)."""
+        person = NewPerson("山田", "太郎", "ヤマダ", "タロウ", born, Sex.MALE)
+        return self.regs.municipality(MAEBASHI).move_in_from_abroad(
+            person, on=self.clock.today(), address="群馬県前橋市大手町二丁目12番1号"
+        )
+
+    def issue(self, code: str) -> tuple[str, CardClient]:
+        """Apply and issue; the card id and a client on the card."""
+        self.life.apply(code)
+        issued = self.life.issue(
+            code, auth_pin=AUTH_PIN, sign_password=SIGN_PASSWORD, identity_check=CHECK
+        )
+        return issued.record.card_id, CardClient(MemoryTransport(issued.card))
+
+    def later(self, days: int) -> None:
+        """Move the clock."""
+        self.clock.advance(dt.timedelta(days=days))

@@ -102,7 +102,7 @@ def test_another_installation_cannot_open_it(tmp_path: Path, settings: Settings)
 def test_a_passphrase_sealed_card(tmp_path: Path, settings: Settings) -> None:
     card = fresh_card()
     blob = seal(card, passphrase="correct horse")
-    again, _ = unseal(blob, passphrase="correct horse")
+    again, _, _ = unseal(blob, passphrase="correct horse")
     assert dump_card(again) == dump_card(card)
     with pytest.raises(CardFileKeyMismatch):
         unseal(blob, passphrase="wrong horse")
@@ -126,7 +126,7 @@ def test_a_wrong_pin_is_saved_before_the_answer(tmp_path: Path, settings: Settin
     with pytest.raises(PinWrong):
         client.verify(PinRef.AUTH, "0000")
     # Without closing (as if the process were killed now), the file already holds the try.
-    on_disk, _ = unseal(path.read_bytes(), settings=settings)
+    on_disk, _, _ = unseal(path.read_bytes(), settings=settings)
     assert on_disk.files.pin(PinRef.AUTH.aid, PinRef.AUTH.fid).tries_left == 2
     client.verify(PinRef.AUTH, AUTH_PIN)
     client.change_pin(PinRef.SIGN, SIGN_PASSWORD, "NEWPASS1")

@@ -191,5 +191,5 @@ def test_a_version_1_file_opens_and_is_saved_as_version_2(saved: Path, settings:
         assert dump_card(opened.card) == dump_card(card)
         opened.save()
     assert saved.read_bytes()[len(MAGIC)] == VERSION == 2
-    again, _ = unseal(saved.read_bytes(), settings=settings)
+    again, _, _ = unseal(saved.read_bytes(), settings=settings)
     assert dump_card(again) == dump_card(card)

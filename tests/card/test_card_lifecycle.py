@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from card_helpers import AUTH_PIN, SIGN_PASSWORD, StubJpki, data_signer
+from card_helpers import AUTH_PIN, CHECK, KOBE, MAEBASHI, SIGN_PASSWORD, World
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from openmyna.builder import Builder
-from openmyna.bus import Bus, Event
+from openmyna.bus import Event
 from openmyna.card import (
     ApplicationChannel,
     ApplicationStatus,
     CardApplicationNotFound,
     CardClient,
-    CardLifecycle,
     CardNotFound,
     CardStatus,
     CardTransitionRefused,
@@ -35,68 +31,9 @@ from openmyna.card import (
     StatusReason,
 )
 from openmyna.card.tables import CARD_KIND, ISSUER_BODY, metadata
-from openmyna.clock import FixedClock
 from openmyna.config import Settings
-from openmyna.registry import NewPerson, Registries, Resident, Sex
+from openmyna.registry import NewPerson, Resident, Sex
 from openmyna.store import open_store
-
-MAEBASHI = "102016"
-KOBE = "281000"
-CHECK = "photo ID at the counter"
-
-
-@dataclass
-class World:
-    """Registries, the card lifecycle and a listener for card events, on one bus."""
-
-    settings: Settings
-    bus: Bus
-    regs: Registries
-    life: CardLifecycle
-    jpki: StubJpki
-    clock: FixedClock
-    seen: list[Event]
-
-    def card_events(self) -> list[tuple[str, str]]:
-        """Card events so far: (type, card id)."""
-        while self.bus.pump():
-            pass
-        return [(e.type, e.data["card_id"]) for e in self.seen]
-
-    def adult(self, born: dt.date = dt.date(1980, 5, 17)) -> Resident:
-        """A new resident of 前橋市 (moved in from abroad today)."""
-        person = NewPerson("山田", "太郎", "ヤマダ", "タロウ", born, Sex.MALE)
-        return self.regs.municipality(MAEBASHI).move_in_from_abroad(
-            person, on=self.clock.today(), address="群馬県前橋市大手町二丁目12番1号"
-        )
-
-    def issue(self, code: str) -> tuple[str, CardClient]:
-        """Apply and issue; the card id and a client on the card."""
-        self.life.apply(code)
-        issued = self.life.issue(
-            code, auth_pin=AUTH_PIN, sign_password=SIGN_PASSWORD, identity_check=CHECK
-        )
-        return issued.record.card_id, CardClient(MemoryTransport(issued.card))
-
-    def later(self, days: int) -> None:
-        """Move the clock."""
-        self.clock.advance(dt.timedelta(days=days))
-
-
-@pytest.fixture
-def world(settings: Settings, clock: FixedClock) -> Iterator[World]:
-    """Two municipalities, the card register and a card-event listener."""
-    parts = Builder(settings, clock)
-    jpki = StubJpki(clock.now())
-    parts.provide("jpki", jpki)
-    parts.provide("card_signer", data_signer())
-    bus, regs, life = parts.bus(), parts.registries(), parts.cards()
-    regs.add_municipality(MAEBASHI)
-    regs.add_municipality(KOBE)
-    seen: list[Event] = []
-    bus.subscribe("card-test-listener", ["card.>"], seen.append)
-    yield World(settings, bus, regs, life, jpki, clock, seen)
-    parts.close()
 
 
 def test_issue_after_application(world: World) -> None:

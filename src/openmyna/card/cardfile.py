@@ -57,7 +57,8 @@ from openmyna.card.errors import (
     CardInUse,
 )
 from openmyna.card.signer import card_dir
-from openmyna.card.state import OutdatedCardState, dump_card, load_card
+from openmyna.card.state import OutdatedCardState, dump_card, load_state
+from openmyna.card.surface import CardSurface
 from openmyna.config import Settings
 from openmyna.store import files
 
@@ -158,8 +159,8 @@ def _parse_header(blob: bytes) -> _Header:
 
 def unseal(
     blob: bytes, *, settings: Settings | None = None, passphrase: str | None = None
-) -> tuple[VirtualCard, _FileKey]:
-    """Decrypt and authenticate a card file's bytes; the card and the file key."""
+) -> tuple[VirtualCard, CardSurface, _FileKey]:
+    """Decrypt and authenticate a card file's bytes; the card, its face and the file key."""
     header = _parse_header(blob)
     key = _FileKey.derive(header.kind, header.salt, settings, passphrase)
     if not hmac.compare_digest(key.key_id, header.key_id):
@@ -171,7 +172,7 @@ def unseal(
     except InvalidTag:
         raise CardFileTampered("the card file fails its integrity check") from None
     try:
-        return load_card(plaintext), key
+        card, surface = load_state(plaintext)
     except OutdatedCardState:
         raise CardFileOutdated(
             "the card file was written by an older openmyna (card state format 1): its"
@@ -179,6 +180,7 @@ def unseal(
         ) from None
     except ValueError:
         raise CardFileInvalid("the card file holds no valid card") from None
+    return card, surface, key
 
 
 def seal(
@@ -239,9 +241,18 @@ def _looks_like_a_card_file(path: Path) -> None:
 class CardFile:
     """An open card file: the card inside, saved after every change of its state."""
 
-    def __init__(self, path: Path, card: VirtualCard, key: _FileKey, lock_fd: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        card: VirtualCard,
+        key: _FileKey,
+        lock_fd: int,
+        surface: CardSurface | None = None,
+    ) -> None:
         self.path = path
         self.card = card
+        #: The printed face (the 追記欄); saved with the chip's state.
+        self.surface = surface or CardSurface()
         self._key = key
         self._lock_fd: int | None = lock_fd
         card.on_change = self.save
@@ -291,17 +302,17 @@ class CardFile:
                 blob = target.read_bytes()
             except FileNotFoundError:
                 raise CardFileInvalid("no card file at that path") from None
-            card, key = unseal(blob, settings=settings, passphrase=passphrase)
+            card, surface, key = unseal(blob, settings=settings, passphrase=passphrase)
         except BaseException:
             _unlock(target, lock)
             raise
-        return cls(target, card, key, lock)
+        return cls(target, card, key, lock, surface)
 
     def save(self) -> None:
         """Seal the card's current state into the file (atomically)."""
         if self._lock_fd is None:
             raise CardInUse("the card file is closed")
-        files.replace(self.path, self._key.seal(dump_card(self.card)))
+        files.replace(self.path, self._key.seal(dump_card(self.card, self.surface)))
 
     def close(self) -> None:
         """Release the file (state is already saved)."""

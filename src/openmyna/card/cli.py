@@ -5,9 +5,10 @@ individual number is masked unless ``--reveal`` is given. Domain errors propagat
 CLI prints their diagnostics and exits with their exit code.
 
 Counter operations (issuing to a registered resident, PIN reset, lifting a loss suspension,
-continued use, return) first call ``counter_operation``: the operator presents the
-installation's operator token at a hidden prompt, and their name and the identity documents
-seen are recorded in the card register's audit log.
+continued use, the update after a move or a new name, return) first call
+``counter_operation``: the operator presents the installation's operator token at a hidden
+prompt, and their name and the identity documents seen are recorded in the card register's
+audit log.
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ from openmyna.bus import Bus
 from openmyna.card.cardfile import CardFile
 from openmyna.card.client import CardClient
 from openmyna.card.counter import CounterCheck
-from openmyna.card.errors import CardError
+from openmyna.card.errors import CardError, ReaderUnavailable
 from openmyna.card.layout import CertSlot, KeyRef, PinRef
 from openmyna.card.lifecycle import CardLifecycle
 from openmyna.card.models import ApplicationStatus, CardRecord
-from openmyna.card.transport import open_transport
+from openmyna.card.transport import PCSC_READERS, open_transport
 from openmyna.config import load_settings
 from openmyna.errors import InvalidInput, OpenMynaError
+from openmyna.law import may_hold_sign_cert
 from openmyna.numbers import mask_individual_number
 from openmyna.operator import operator_configured, require_operator
 from openmyna.registry import NewPerson, Registries, Sex, find_municipality
@@ -98,6 +100,7 @@ def _parts() -> Builder:
 def _lifecycle() -> Iterator[tuple[Registries, CardLifecycle]]:
     with _parts() as parts:
         regs, life = parts.registries(), parts.cards()
+        _drain(parts.bus())  # the registry's events first: the register is current
         yield regs, life
         _drain(parts.bus())
 
@@ -157,10 +160,28 @@ def _demo_resident(regs: Registries, lg_code: str, today: dt.date) -> str:
 
 def _summary(record: CardRecord) -> str:
     reason = f" ({record.status_reason.value})" if record.status_reason else ""
-    return (
+    line = (
         f"card {record.card_id}: {record.status.value}{reason}, resident {record.resident_code}"
         f" ({record.lg_code}), issued {record.issued_on}, valid to {record.expires_on}"
     )
+    if record.data_stale and record.status.valid:
+        items = " and ".join(record.data_stale_items)
+        line += (
+            f"\n  card data STALE since {record.data_stale_since}: the {items} changed in the"
+            " registry; update the card at the counter (openmyna card update)"
+        )
+    return line
+
+
+def _issuer_card(reader: str) -> CardFile:
+    """The card file the counter writes (the issuer's writes are not sent over PC/SC)."""
+    if reader.partition(":")[0] in PCSC_READERS:
+        raise ReaderUnavailable(
+            "the counter writes a card file: the issuer's secure channel to a card in a"
+            " PC/SC reader is not emulated (give the card file's path)",
+            reader=reader,
+        )
+    return CardFile.open(reader, settings=load_settings())
 
 
 @app.command()
@@ -421,7 +442,7 @@ def unlock(
     """Reset a PIN at the counter (a card file only: the issuer writes the card)."""
     pin = PinRef.parse(which)
     check = counter_operation(operator, documents)
-    with _lifecycle() as (_, life), CardFile.open(reader, settings=load_settings()) as f:
+    with _lifecycle() as (_, life), _issuer_card(reader) as f:
         life.unlock_pin(
             f.card,
             pin,
@@ -430,6 +451,65 @@ def unlock(
             actor=check.operator,
         )
     _console().print("PIN reset", markup=False)
+
+
+@app.command()
+def update(
+    reader: Reader,
+    operator: Operator,
+    documents: Documents,
+    no_sign_cert: Annotated[
+        bool,
+        typer.Option(
+            "--no-sign-cert", help="The holder wants no new signature certificate (署名用)."
+        ),
+    ] = False,
+) -> None:
+    """Update a card after a move or a new name, at the counter (券面記載事項変更).
+
+    Writes the new items on the face (追記欄) and the chip, revokes the signature certificate
+    and issues a new one with a new password (asked for) unless --no-sign-cert. The holder
+    enters their 4-digit 券面事項入力補助 PIN.
+    """
+    check = counter_operation(operator, documents)
+    with _parts() as parts:
+        parts.registries()  # keeps the identity index current from the registry's events
+        life = parts.cards()
+        parts.jpki(follow_events=True)
+        _drain(parts.bus())  # the registry's events first: the index and the register current
+        with _issuer_card(reader) as f:
+            record = life.card(f.card.card_id)
+            entry = parts.identity_index().by_resident_code(record.resident_code)
+            holder_pin = _secret(None, "Holder's 券面事項入力補助 PIN (4 digits)")
+            password = None
+            if not no_sign_cert and may_hold_sign_cert(entry.date_of_birth, life.clock.today()):
+                password = _secret(None, "New signature password (6-16 of A-Z, 0-9)", confirm=True)
+            done = life.update_card_data(
+                f.card,
+                f.surface,
+                holder_pin=holder_pin,
+                sign_password=password,
+                identity_check=check.identity_check,
+                actor=check.operator,
+            )
+        _drain(parts.bus())
+    console = _console()
+    console.print(_summary(done.record), markup=False)
+    changed = ", ".join(done.changed_items) or "none (the chip was current)"
+    console.print(f"items rewritten on the chip and the face: {changed}", markup=False)
+    if done.continued:
+        console.print("continued use after the move-in: recorded", markup=False)
+    previous = done.previous_sign_cert
+    if previous is not None:
+        if previous in done.revoked_sign_certs:
+            fate = "revoked"
+        elif done.changed_items or done.new_sign_cert:
+            fate = "revoked already (by the registry's change)"
+        else:
+            fate = "kept (its 4 items are current)"
+        console.print(f"previous signature certificate {previous}: {fate}", markup=False)
+    new_cert = done.new_sign_cert or "none"
+    console.print(f"new signature certificate: {new_cert}", markup=False)
 
 
 @app.command()

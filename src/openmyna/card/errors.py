@@ -176,6 +176,18 @@ class PeriodOfStayEnded(Conflict):
     code = "CARD_PERIOD_OF_STAY_ENDED"
 
 
+class EndorsementAreaFull(Conflict):
+    """The card's endorsement area (追記欄) has no room left: the card must be reissued."""
+
+    code = "CARD_ENDORSEMENT_AREA_FULL"
+
+
+class NothingToUpdate(Conflict):
+    """A card update was asked for a card whose data is current, with no new certificate."""
+
+    code = "CARD_DATA_CURRENT"
+
+
 class IdentityCheckMissing(InvalidInput):
     """Issuance and PIN reset need a recorded identity verification (本人確認)."""
 

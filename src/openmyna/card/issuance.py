@@ -67,6 +67,19 @@ class CertificateIssuer(Protocol):
         """A signature certificate (raises ``SIGN_CERT_UNDER_15`` for children)."""
         ...
 
+    def revoke_for_resident(
+        self,
+        resident_code: str,
+        kinds: Any,
+        reason: Any,
+        *,
+        issued_up_to: dt.datetime | None = None,
+        card_id: str | None = None,
+        actor: str = "jpki",
+    ) -> list[int]:
+        """Revoke a resident's good or suspended certificates of ``kinds``; their serials."""
+        ...
+
 
 def cert_kinds() -> tuple[Any, Any]:
     """``(CertKind.AUTH, CertKind.SIGN)`` of the pki package, or their names without it."""

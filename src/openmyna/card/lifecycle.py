@@ -10,6 +10,8 @@ role) and runs the steps a municipality's counter and J-LIS take:
   are set; a previous valid card of the same person is revoked (reissue);
 - **loss** (紛失, ``card.lost``: suspended) and **found** (``card.found``), **return** (返納);
 - **PIN reset at the counter** (暗証番号の初期化) after identity verification;
+- **update after a move or a new name** (券面記載事項変更, ``update_card_data``): the face's
+  追記欄, the chip's 4 items, the signature certificate revoked and issued again on request;
 - **loss of effect** (失効) on death and on moving abroad (registry events), on a move-in
   registered too late or not at all, and without the continued-use step after a move;
   **expiry** on the day after the validity ends (``check_deadlines``, against the clock).
@@ -30,11 +32,14 @@ from typing import Protocol
 from sqlalchemy import select
 
 from openmyna.bus import Bus, Event, idempotent, relay
+from openmyna.card.client import CardClient
 from openmyna.card.engine import VirtualCard
 from openmyna.card.errors import (
     CardNotFound,
+    CardStateError,
     CardTransitionRefused,
     HolderNotResident,
+    NothingToUpdate,
     PeriodOfStayEnded,
 )
 from openmyna.card.issuance import CertificateIssuer, make_card
@@ -46,22 +51,34 @@ from openmyna.card.models import (
     CardEventType,
     CardRecord,
     CardStatus,
+    CardUpdate,
     IssuedCard,
     StatusReason,
 )
-from openmyna.card.personalize import DataSigner, reset_pin
+from openmyna.card.personalize import (
+    DataSigner,
+    remove_sign_cert,
+    renew_sign_key,
+    reset_pin,
+    rewrite_text_data,
+    sign_cert_on,
+    write_sign_cert,
+)
 from openmyna.card.pin import PinRule
 from openmyna.card.register import (
     Register,
     application_of,
     checked,
     record_of,
+    serial_hex,
     who,
 )
 from openmyna.card.registry_events import (
+    AWAITING_CONTINUATION,
     SUBJECTS,
     RegistryEffects,
 )
+from openmyna.card.surface import CardSurface
 from openmyna.card.tables import (
     applications,
     audit_log,
@@ -69,9 +86,13 @@ from openmyna.card.tables import (
     outbox,
     processed_events,
 )
+from openmyna.card.transport import MemoryTransport
+from openmyna.card.update import changed_items, endorsements, items_of
 from openmyna.clock import Clock
 from openmyna.errors import OpenMynaError
 from openmyna.law import card_last_day, may_hold_sign_cert
+from openmyna.pki import CertKind, RevocationReason
+from openmyna.pki.errors import SignCertUnderAge
 from openmyna.registry import IdentityEntry, IdentityStatus
 from openmyna.store import Store
 
@@ -447,6 +468,107 @@ class CardLifecycle:
                 card_id=record.card_id,
                 resident_code=record.resident_code,
             )
+
+    def update_card_data(
+        self,
+        card: VirtualCard,
+        surface: CardSurface,
+        *,
+        holder_pin: str,
+        sign_password: str | None,
+        identity_check: str,
+        actor: str = "counter",
+        reason: str = "券面記載事項変更",
+    ) -> CardUpdate:
+        """Update a card at the counter after a move or a new name (``card.update``).
+
+        ``holder_pin`` is the holder's 券面事項入力補助 PIN (a wrong one counts on the card);
+        ``sign_password`` asks for a new signature certificate, None for none. The steps and
+        their sources are in ``openmyna.card.update``. Refused for a card that is not active,
+        a holder who is not a current resident (moved out, not yet in), a full 追記欄,
+        or a card whose data is current when no new certificate is asked for.
+        """
+        actor, reason = who(actor, reason)
+        check = checked(identity_check)
+        record = self.card(card.card_id)
+        if record.status is not CardStatus.ACTIVE:
+            raise CardTransitionRefused("only an active card can be updated")
+        entry = self._current_identity(record.resident_code)
+        today = self.clock.today()
+        with self.store.transaction() as s:
+            move = self.effects.pending_move(s, record.resident_code)
+        # (A holder who moved out and is not moved in yet is not a current resident above.)
+        continuing = move is not None and move["state"] == AWAITING_CONTINUATION
+        if sign_password is not None:
+            PinRule.SIGN_PASSWORD.require(sign_password)
+            if not may_hold_sign_cert(entry.date_of_birth, today):
+                raise SignCertUnderAge("no signature certificate is issued to a resident under 15")
+        on_chip = CardClient(MemoryTransport(card)).read_text_data(holder_pin)
+        if not on_chip.intact or on_chip.individual_number != entry.individual_number:
+            raise CardStateError("the chip's data is not the holder's as the issuer wrote it")
+        wanted = items_of(entry.name, entry.address, entry.date_of_birth, int(entry.sex))
+        changed = changed_items(on_chip.items, wanted)
+        lines = endorsements(changed, wanted, today)
+        surface.require_room(len(lines))
+        if not (changed or continuing or record.data_stale or sign_password is not None):
+            raise NothingToUpdate("the card's data matches the registry: nothing to update")
+        # The old certificates first: a certificate whose 4 items are old must not outlive
+        # the update, whatever happens next; on a rerun this also ends a certificate that a
+        # crashed run issued but did not record.
+        why = RevocationReason.AFFILIATION_CHANGED if changed else RevocationReason.SUPERSEDED
+        revoked: list[int] = []
+        if changed or sign_password is not None or record.data_stale:
+            revoked = self._issuer().revoke_for_resident(
+                record.resident_code,
+                (CertKind.SIGN,),
+                why,
+                card_id=card.card_id,
+                actor=actor,
+            )
+        new_cert = None
+        if sign_password is not None:
+            new_cert = self._issuer().issue_sign_cert(
+                renew_sign_key(card),
+                resident_code=entry.resident_code,
+                name=entry.name,
+                address=entry.address,
+                date_of_birth=entry.date_of_birth,
+                sex=int(entry.sex),
+                card_expiry=record.expires_on,
+                card_id=card.card_id,
+                stay_expires_on=entry.stay_expires_on,
+            )
+        surface.endorse(lines)
+        if changed:
+            rewrite_text_data(card, wanted, self._data_signer())
+        if new_cert is not None and sign_password is not None:
+            write_sign_cert(card, new_cert, sign_password)
+        elif revoked or changed:
+            remove_sign_cert(card)
+        on_card = serial_hex(sign_cert_on(card))
+        what = ", ".join(changed) or "no item"
+        with self.store.transaction() as s:
+            if continuing:
+                self.effects.continue_after_move(
+                    s, card.card_id, actor=actor, reason=f"continued use with the update; {check}"
+                )
+            row = self.register.record_update(
+                s,
+                card.card_id,
+                lg_code=entry.lg_code,
+                sign_cert_serial=on_card,
+                actor=actor,
+                reason=f"{reason} ({what}); {check}",
+            )
+        self.relay()
+        return CardUpdate(
+            record=record_of(row),
+            changed_items=changed,
+            previous_sign_cert=record.sign_cert_serial,
+            revoked_sign_certs=tuple(format(r, "X") for r in revoked),
+            new_sign_cert=serial_hex(new_cert),
+            continued=continuing,
+        )
 
     def record_continued_use(
         self, card_id: str, *, actor: str = "counter", reason: str = "continued use after a move"

@@ -51,6 +51,8 @@ class CardEventType(StrEnum):
     REVOKED = "card.revoked"
     RETURNED = "card.returned"
     EXPIRED = "card.expired"
+    #: The counter rewrote the chip's 4 items after a move or a new name (券面記載事項変更).
+    UPDATED = "card.updated"
 
 
 class ApplicationStatus(StrEnum):
@@ -85,9 +87,35 @@ class CardRecord:
     auth_cert_serial: str
     sign_cert_serial: str | None
     updated_at: dt.datetime
+    #: The day the registry changed the 4 items on the chip, until the counter updates it.
+    data_stale_since: dt.date | None = None
+    #: Which items changed: ``address``, ``name``.
+    data_stale_items: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return masked_repr(self)
+
+    @property
+    def data_stale(self) -> bool:
+        """Whether the chip's 4 items are older than the registry's (update at the counter)."""
+        return self.data_stale_since is not None
+
+
+@dataclass(frozen=True)
+class CardUpdate:
+    """What the counter's update of a card did (券面記載事項変更)."""
+
+    record: CardRecord
+    #: Items rewritten on the chip and endorsed on the face: ``address``, ``name``.
+    changed_items: tuple[str, ...]
+    #: The signature certificate the register knew for the card before (hex), if any.
+    previous_sign_cert: str | None
+    #: Serial numbers (hex) revoked by this update (not those the registry's event revoked).
+    revoked_sign_certs: tuple[str, ...]
+    #: The new signature certificate's serial (hex), if one was issued.
+    new_sign_cert: str | None
+    #: Whether the continued-use step (継続利用) after a move-in was recorded with it.
+    continued: bool
 
 
 @dataclass(frozen=True)

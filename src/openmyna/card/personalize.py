@@ -1,10 +1,14 @@
-"""The issuer's writes to a card: a blank card, personalisation and the counter's PIN reset.
+"""The issuer's writes to a card: a blank card, personalisation and the counter's changes.
 
 A blank card (``new_card``) holds the JPKI AP with its two keys generated inside.
 Personalisation is the issuer's step (the municipality's card issuance, with J-LIS's data):
 it runs on the card object once, after the CA certified the keys' public halves
 (``jpki_public_key``), and writes the certificates and PINs into the JPKI AP and installs the
-券面事項入力補助AP and the 券面AP. None of this is reachable through APDUs.
+券面事項入力補助AP and the 券面AP. The counter later resets PINs (``reset_pin``), rewrites the
+4 items after a move or a new name (``rewrite_text_data``) and replaces the signature key and
+certificate (``renew_sign_key``, ``write_sign_cert``, ``remove_sign_cert``). None of this is
+reachable through APDUs: on the real card the issuer's terminal does it over its own secure
+channel, which openmyna does not emulate.
 """
 
 from __future__ import annotations
@@ -17,14 +21,27 @@ from typing import Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from openmyna.card.engine import VirtualCard
 from openmyna.card.errors import CardStateError
 from openmyna.card.face_ap import face_application
+from openmyna.card.files import Application, BinaryEF, KeyEF, PinEF, new_key
 from openmyna.card.jpki import blank_jpki_application, personalize_jpki
-from openmyna.card.layout import JPKI_AID, KeyRef, PinRef
-from openmyna.card.pin import PinRule
-from openmyna.card.text_ap import CardItems, text_application
+from openmyna.card.layout import (
+    EF_SIGN_CERT,
+    EF_SIGN_KEY,
+    EF_SIGN_PIN,
+    EF_TEXT_NUMBER,
+    EF_TEXT_PIN,
+    JPKI_AID,
+    TEXT_AID,
+    KeyRef,
+    PinRef,
+)
+from openmyna.card.pin import PinRule, PinState
+from openmyna.card.text_ap import CardItems, decode_number, text_application
+from openmyna.card.tlv import TLVError
 from openmyna.numbers.redaction import masked_repr
 
 
@@ -149,3 +166,84 @@ def reset_pin(card: VirtualCard, pin: PinRef, new_value: str | None = None) -> N
             raise CardStateError("this PIN cannot be changed")
         state.set_value(new_value)
     card.changed()
+
+
+def rewrite_text_data(card: VirtualCard, items: CardItems, signer: DataSigner) -> None:
+    """Write new 4 items in the 券面事項入力補助AP, signed again by the card data signer.
+
+    The number, the holder's PIN and its retry counter stay; EF 0002-0005 are written anew
+    (the digests and signature cover the new items; EF 0004/0005 name the current signer).
+    """
+    old = card.files.application(TEXT_AID)
+    if old is None:
+        raise CardStateError("the card has no 券面事項入力補助AP")
+    number_ef, pin_ef = old.files.get(EF_TEXT_NUMBER), old.files.get(EF_TEXT_PIN)
+    if not isinstance(number_ef, BinaryEF) or not isinstance(pin_ef, PinEF):
+        raise CardStateError("the 券面事項入力補助AP is incomplete")
+    try:
+        number = decode_number(number_ef.data)
+    except TLVError:
+        raise CardStateError("the number EF is not in the card's layout") from None
+    card.files.add(
+        text_application(
+            number=number,
+            items=items,
+            pin=pin_ef.pin,
+            sign=signer.sign,
+            signer_certificate=signer.certificate,
+        )
+    )
+    card.reset()
+    card.changed()
+
+
+def renew_sign_key(card: VirtualCard) -> rsa.RSAPublicKey:
+    """Generate a new signature key pair inside the card; its public half for the CA.
+
+    The old key is gone: a signature certificate for it (if still on the card) no longer
+    fits and is removed. Nothing is saved until ``write_sign_cert`` or ``remove_sign_cert``.
+    """
+    jpki = _jpki(card)
+    jpki.files.pop(EF_SIGN_CERT, None)
+    jpki.add(KeyEF(EF_SIGN_KEY, new_key(), EF_SIGN_PIN))
+    return jpki_public_key(card, KeyRef.SIGN)
+
+
+def write_sign_cert(card: VirtualCard, cert: x509.Certificate, password: str) -> None:
+    """Write a new signature certificate and set the signature password (full counter)."""
+    PinRule.SIGN_PASSWORD.require(password)
+    jpki = _jpki(card)
+    key = jpki.files.get(EF_SIGN_KEY)
+    public = cert.public_key()
+    if (
+        not isinstance(key, KeyEF)
+        or not isinstance(public, rsa.RSAPublicKey)
+        or public.public_numbers() != key.key.public_key().public_numbers()
+    ):
+        raise CardStateError("the signature certificate is not for this card's signature key")
+    jpki.add(BinaryEF(EF_SIGN_CERT, cert.public_bytes(Encoding.DER), read_pin=EF_SIGN_PIN))
+    jpki.add(PinEF(EF_SIGN_PIN, PinState.new(PinRule.SIGN_PASSWORD, password)))
+    card.reset()
+    card.changed()
+
+
+def remove_sign_cert(card: VirtualCard) -> None:
+    """Take a (revoked) signature certificate off the card: the card holds none, as a child's."""
+    _jpki(card).files.pop(EF_SIGN_CERT, None)
+    card.reset()
+    card.changed()
+
+
+def sign_cert_on(card: VirtualCard) -> x509.Certificate | None:
+    """The signature certificate written on the card, if any (the issuer's view)."""
+    ef = _jpki(card).files.get(EF_SIGN_CERT)
+    if not isinstance(ef, BinaryEF):
+        return None
+    return x509.load_der_x509_certificate(ef.data)
+
+
+def _jpki(card: VirtualCard) -> Application:
+    jpki = card.files.application(JPKI_AID)
+    if jpki is None:
+        raise CardStateError("the card has no JPKI AP")
+    return jpki

@@ -56,6 +56,8 @@ def record_of(row: Row) -> CardRecord:
         auth_cert_serial=row["auth_cert_serial"],
         sign_cert_serial=row["sign_cert_serial"],
         updated_at=updated if updated.tzinfo else updated.replace(tzinfo=dt.UTC),
+        data_stale_since=row["data_stale_since"],
+        data_stale_items=tuple(i for i in (row["data_stale_items"] or "").split(",") if i),
     )
 
 
@@ -342,3 +344,38 @@ class Register:
             event_id=event_id,
         )
         return self.card_row(s, card_id)
+
+    def record_update(
+        self,
+        s: Session,
+        card_id: str,
+        *,
+        lg_code: str,
+        sign_cert_serial: str | None,
+        actor: str,
+        reason: str,
+    ) -> Row:
+        """Record the counter's update of a card's data: fresh again, the certificate on it."""
+        s.execute(
+            update(cards)
+            .where(cards.c.card_id == card_id)
+            .values(
+                lg_code=lg_code,
+                sign_cert_serial=sign_cert_serial,
+                data_stale_since=None,
+                data_stale_items=None,
+                updated_at=self.clock.now(),
+            )
+        )
+        row = self.card_row(s, card_id)
+        event_id = self.stage(s, CardEventType.UPDATED, row, None)
+        self.audit(
+            s,
+            CardEventType.UPDATED.value,
+            actor=actor,
+            reason=reason,
+            card_id=card_id,
+            resident_code=row["resident_code"],
+            event_id=event_id,
+        )
+        return row

@@ -6,7 +6,13 @@
 | ``registry.died`` | the valid card is revoked (``died``); pending applications cancelled |
 | ``registry.moved_abroad`` | the valid card is revoked (``moved_abroad``) |
 | ``registry.moved_out`` | a move awaiting its move-in is recorded for the card holder |
-| ``registry.moved_in`` | too late (``rules.move_in_late``): revoked; else awaiting continued use |
+| ``registry.moved_in`` | too late (``rules.move_in_late``): revoked; else awaiting continued use, |
+| | and the chip's address is stale |
+| ``registry.moved_within`` | the chip's address is stale |
+| ``registry.name_changed`` | the chip's name is stale |
+
+Stale data (``cards.data_stale_since`` / ``data_stale_items``) is what ``openmyna card status``
+reports until the counter rewrites the chip (``CardLifecycle.update_card_data``).
 
 The continued-use step at the new municipality (``continue_after_move``,
 ``CardLifecycle.record_continued_use``) ends the wait after a move-in. The deadlines that pass
@@ -41,7 +47,15 @@ SUBJECTS = (
     "registry.moved_abroad",
     "registry.moved_out",
     "registry.moved_in",
+    "registry.moved_within",
+    "registry.name_changed",
 )
+#: The chip's items each registry event changes.
+STALE_ITEMS = {
+    "registry.moved_in": "address",
+    "registry.moved_within": "address",
+    "registry.name_changed": "name",
+}
 AWAITING_MOVE_IN = "awaiting_move_in"
 AWAITING_CONTINUATION = "awaiting_continuation"
 
@@ -110,6 +124,25 @@ class RegistryEffects:
             return
         if event.type == "registry.moved_in":
             self._moved_in(s, event, code, row)
+            row = self.register.valid_row(s, code)  # not if the move-in came too late
+        if row is not None and event.type in STALE_ITEMS and not data.get("from_abroad"):
+            self.mark_stale(
+                s, row, STALE_ITEMS[event.type], dt.date.fromisoformat(data["event_date"])
+            )
+
+    def mark_stale(self, s: Session, row: Row, item: str, on: dt.date) -> None:
+        """Record that the registry changed ``item`` of the card holder on ``on``."""
+        items = {i for i in (row["data_stale_items"] or "").split(",") if i} | {item}
+        since = row["data_stale_since"]
+        s.execute(
+            update(cards)
+            .where(cards.c.card_id == row["card_id"])
+            .values(
+                data_stale_since=on if since is None else min(since, on),
+                data_stale_items=",".join(sorted(items)),
+                updated_at=self.register.clock.now(),
+            )
+        )
 
     def _moved_in(self, s: Session, event: Event, code: str, row: Row | None) -> None:
         data = event.data
@@ -152,16 +185,20 @@ class RegistryEffects:
             )
         )
 
+    def pending_move(self, s: Session, resident_code: str) -> Row | None:
+        """The move in progress of a card holder, if any (its ``state`` says which wait)."""
+        return (
+            s.execute(select(moves).where(moves.c.resident_code == resident_code))
+            .mappings()
+            .first()
+        )
+
     def continue_after_move(self, s: Session, card_id: str, *, actor: str, reason: str) -> None:
         """The continued-use step (継続利用): the move-in awaiting it no longer ends the card."""
         row = self.register.card_row(s, card_id)
         if row["status"] != CardStatus.ACTIVE.value:
             raise CardTransitionRefused("only an active card continues after a move")
-        move = (
-            s.execute(select(moves).where(moves.c.resident_code == row["resident_code"]))
-            .mappings()
-            .first()
-        )
+        move = self.pending_move(s, row["resident_code"])
         if move is None or move["state"] != AWAITING_CONTINUATION:
             raise CardTransitionRefused("no registered move-in awaits the card")
         s.execute(delete(moves).where(moves.c.resident_code == row["resident_code"]))

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from openmyna.card.engine import VirtualCard
 from openmyna.card.files import EF, AppKind, Application, BinaryEF, KeyEF, PinEF
 from openmyna.card.pin import PinState
+from openmyna.card.surface import CardSurface
 
 #: 2: the 券面事項入力補助AP as the real card lays it out (a ``7F21`` certificate in EF 0004,
 #: EF 0005, fixed-size EFs, the digests the real card's readers compute). A format-1 state
@@ -68,8 +69,11 @@ def _load_ef(data: dict[str, Any]) -> EF:
     raise ValueError("unknown EF type")
 
 
-def dump_card(card: VirtualCard) -> bytes:
-    """The card's state as JSON bytes (contains private keys: encrypt before storing)."""
+def dump_card(card: VirtualCard, surface: CardSurface | None = None) -> bytes:
+    """The card's state as JSON bytes (contains private keys: encrypt before storing).
+
+    ``surface`` is the printed face (the 追記欄's lines), kept beside the chip's state.
+    """
     state = {
         "format": FORMAT,
         "card_id": card.card_id,
@@ -83,12 +87,21 @@ def dump_card(card: VirtualCard) -> bytes:
             }
             for app in card.files.applications()
         ],
+        "surface": (surface or CardSurface()).to_json(),
     }
     return json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def load_card(data: bytes) -> VirtualCard:
     """Rebuild a card from ``dump_card`` output (``ValueError`` if it is not one)."""
+    return load_state(data)[0]
+
+
+def load_state(data: bytes) -> tuple[VirtualCard, CardSurface]:
+    """The card and its printed face from ``dump_card`` output (``ValueError`` if not one).
+
+    A state saved before the face was kept has no ``surface``: its 追記欄 is empty.
+    """
     try:
         state = json.loads(data.decode("utf-8"))
         if isinstance(state.get("format"), int) and 0 < state["format"] < FORMAT:
@@ -101,6 +114,7 @@ def load_card(data: bytes) -> VirtualCard:
             for f in a["files"]:
                 app.add(_load_ef(f))
             apps.append(app)
-        return VirtualCard(str(state["card_id"]), apps, personalized=bool(state["personalized"]))
+        card = VirtualCard(str(state["card_id"]), apps, personalized=bool(state["personalized"]))
+        return card, CardSurface.from_json(list(state.get("surface", [])))
     except (KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise ValueError("malformed card state") from exc

@@ -39,6 +39,10 @@ cards = Table(
     Column("auth_cert_serial", String(64), nullable=False),
     Column("sign_cert_serial", String(64), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Set when the registry changed the 4 items the chip holds (a move, a new name): the day,
+    # and which items ("address", "name", comma-separated); cleared by the counter's update.
+    Column("data_stale_since", Date, nullable=True),
+    Column("data_stale_items", String(32), nullable=True),
     # A person holds at most one card that is still valid (active or suspended).
     Index(
         "uq_cards_valid_resident",

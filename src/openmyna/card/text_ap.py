@@ -225,15 +225,20 @@ def text_application(
     *,
     number: str,
     items: CardItems,
-    pin: str,
+    pin: str | PinState,
     sign: Callable[[bytes], bytes],
     signer_certificate: x509.Certificate,
 ) -> Application:
-    """The text AP of an issued card."""
+    """The text AP of an issued card.
+
+    ``pin`` is the new PIN's value, or (when the counter rewrites the AP) the holder's PIN
+    as it stands, kept with its retry counter.
+    """
     app = Application(TEXT_AID, AppKind.TEXT, "券面事項入力補助AP")
     number_ef = encode_number(number)
     items_ef = encode_items(items)
-    app.add(PinEF(EF_TEXT_PIN, PinState.new(PinRule.TEXT_PIN, pin)))
+    state = pin if isinstance(pin, PinState) else PinState.new(PinRule.TEXT_PIN, pin)
+    app.add(PinEF(EF_TEXT_PIN, state))
     app.add(BinaryEF(EF_TEXT_NUMBER, number_ef, read_pin=EF_TEXT_PIN))
     app.add(BinaryEF(EF_TEXT_ITEMS, items_ef, read_pin=EF_TEXT_PIN))
     app.add(

@@ -25,7 +25,7 @@ CARD_CLI = "from openmyna.card.cli import app; app()"
 
 
 def _auth_tries_on_disk(path: Path, settings: Settings) -> int:
-    card, _key = unseal(path.read_bytes(), settings=settings)
+    card, _surface, _key = unseal(path.read_bytes(), settings=settings)
     return card.files.pin(JPKI_AID, EF_AUTH_PIN).tries_left
 
 
