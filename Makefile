@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: demo test setup setup-test lint typecheck pytest bench lock clean
+.PHONY: demo test setup setup-test lint typecheck pytest bench lock locale clean
 
 $(BIN)/python:
 	scripts/ensure-venv.sh $(PYTHON) $(VENV)
@@ -55,6 +55,15 @@ lock: $(BIN)/python
 	$(PIP) install --quiet '$(PIP_TOOLS)'
 	$(PIP_COMPILE) --extra pg,nats,pcsc,dev -o requirements/test.txt pyproject.toml
 	$(PIP_COMPILE) --extra pg,nats -c requirements/test.txt -o requirements/demo.txt pyproject.toml
+
+# The portal's messages: extract them from the code and the templates, then update the English
+# catalogue (new messages arrive empty: translate them; a test refuses an untranslated one).
+PORTAL := src/openmyna/portal
+locale: $(BIN)/python
+	$(BIN)/pybabel extract -F $(PORTAL)/babel.cfg -k N_ --no-location --sort-output \
+		--omit-header -o $(PORTAL)/locale/messages.pot $(PORTAL)
+	$(BIN)/pybabel update -i $(PORTAL)/locale/messages.pot -d $(PORTAL)/locale -l en \
+		--no-fuzzy-matching --omit-header --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -40,7 +40,7 @@ def main() -> None:
                     ("landing-phone", {"width": 375, "height": 740}, 2),
                 ):
                     page = b.new_page(viewport=viewport, device_scale_factor=scale)
-                    page.goto(url + "/")
+                    page.goto(url + "/platform")
                     page.screenshot(path=str(out / f"{name}.png"), full_page=True)
                     print(out / f"{name}.png")
         finally:

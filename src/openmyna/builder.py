@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from openmyna.network.records import ExchangeRecords
     from openmyna.numbers import NumberingAuthority
     from openmyna.pki import Jpki
+    from openmyna.portal.service import Portal
     from openmyna.registry import IdentityIndex, Registries
 
 T = TypeVar("T")
@@ -178,6 +179,26 @@ class Builder:
                 bus=self.bus(),
             ),
             lambda c: c.close(),
+        )
+
+    def portal(self) -> Portal:
+        """The citizen portal (マイナポータル): its accounts and sessions."""
+        from openmyna.portal.service import Portal
+        from openmyna.portal.tables import PORTAL_BODY, PORTAL_KIND
+        from openmyna.store import open_store
+
+        network = self.network()
+        return self._once(
+            "portal",
+            lambda: Portal(
+                open_store(self.settings, PORTAL_KIND, PORTAL_BODY),
+                self.clock,
+                self.settings.portal,
+                issuer=self.jpki(follow_events=True),
+                identities=self.identity_index(),
+                codes=network,
+            ),
+            lambda p: p.close(),
         )
 
     # --- the Information Provision Network -------------------------------------------------

@@ -81,6 +81,30 @@ class HttpSettings(BaseModel):
     max_header_bytes: int = Field(32_768, ge=1024, le=1_048_576)
 
 
+class PortalSettings(BaseModel):
+    """The citizen portal (マイナポータル): sessions and login.
+
+    Read from ``OPENMYNA_PORTAL_<FIELD>`` (e.g. ``OPENMYNA_PORTAL_SESSION_IDLE``); durations
+    are ISO 8601 (``PT30M``) or seconds.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    #: A session with no request for this long ends (the person logs in again).
+    session_idle: dt.timedelta = dt.timedelta(minutes=30)
+    #: A session ends this long after the login, however active.
+    session_absolute: dt.timedelta = dt.timedelta(hours=8)
+    #: A login request (QR code, short code) can be answered by the card for this long.
+    login_request_ttl: dt.timedelta = dt.timedelta(minutes=5)
+    #: The session cookie's ``Secure`` flag: ``None`` sets it unless the request came over
+    #: plain HTTP to this machine (``http://127.0.0.1``), where a browser could not send it
+    #: back otherwise; ``True`` always (behind TLS), ``False`` never.
+    cookie_secure: bool | None = None
+    #: The demo wallet page (``/wallet``: pick a demo card, type its PIN); ``openmyna demo``
+    #: turns it on, and nothing else should.
+    demo_wallet: bool = False
+
+
 class Settings(BaseSettings):
     """Where openmyna keeps its data, which backends it uses, and how its parts behave."""
 
@@ -114,6 +138,8 @@ class Settings(BaseSettings):
     operator_token: SecretStr | None = None
     #: The HTTP servers' timeouts and limits (``OPENMYNA_HTTP_*``).
     http: HttpSettings = Field(default_factory=HttpSettings)
+    #: The citizen portal (``OPENMYNA_PORTAL_*``).
+    portal: PortalSettings = Field(default_factory=PortalSettings)
 
     def ensure_data_dir(self) -> Path:
         """Create the data directory if needed (owner-only) and return it."""

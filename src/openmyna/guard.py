@@ -85,13 +85,16 @@ def unguarded_routes(
     """Paths under a personal-data ``prefixes`` that are not in ``public`` and not guarded.
 
     A branch whose routes cannot be seen (a mount, an included router kept opaque) is
-    reported too: what it serves cannot be checked.
+    reported too when it could serve under a prefix: what it serves cannot be checked. A mount
+    elsewhere (the portal's ``/static`` files) serves no personal-data path.
     """
     prefixes, public = tuple(prefixes), set(public)
     found = []
     for route in routes:
         if not isinstance(route, APIRoute | Route):
-            found.append(getattr(route, "path", None) or f"<{type(route).__name__}>")
+            where = getattr(route, "path", None)
+            if not where or any(p.startswith(where) or where.startswith(p) for p in prefixes):
+                found.append(where or f"<{type(route).__name__}>")
             continue
         path = route.path
         if path.startswith(prefixes) and path not in public and not is_guarded(route):

@@ -35,6 +35,8 @@ class Platform:
             self.cards = builder.cards()
             # The hub and the agency nodes in this process (opened on first exchange).
             self.network = builder.network()
+            # The citizen portal (its accounts and sessions).
+            self.portal = builder.portal()
         except BaseException:
             builder.close()
             raise

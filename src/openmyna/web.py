@@ -163,12 +163,13 @@ def create_app(platform: Platform) -> FastAPI:
         """Liveness and which backends are in use (no personal data)."""
         return platform.health()
 
-    @app.get("/", response_class=HTMLResponse, tags=["platform"])
+    @app.get("/platform", response_class=HTMLResponse, tags=["platform"])
     def index(request: Request) -> str:
-        """This page: what this installation runs, links to each part, its health."""
+        """This installation: what it runs, links to each part, its health."""
         return _landing_page(platform, endpoints(request.app))
 
     from openmyna.pki.api import routes as pki_routes
+    from openmyna.portal.web import routes as portal_routes
     from openmyna.registry.api import routes as registry_routes
 
     # Each domain's routes go straight into the app's route list (not include_router, which
@@ -176,6 +177,8 @@ def create_app(platform: Platform) -> FastAPI:
     operator = OperatorGuard(platform.settings)
     app.router.routes.extend(registry_routes(platform.registries, operator))
     app.router.routes.extend(pki_routes(platform.jpki))
+    app.state.portal = platform.portal
+    app.router.routes.extend(portal_routes())
     _network_routes(app, platform)
     unguarded = unguarded_routes(app.routes, PERSONAL_DATA_PREFIXES, PUBLIC_PATHS)
     if unguarded:

@@ -1,4 +1,4 @@
-"""The landing page at ``/``, in a real browser: Japanese first, what runs, links, health."""
+"""The platform page (``/platform``) in a real browser: Japanese first, what runs, links, health."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_the_page_says_what_runs_in_japanese_first(site: str, tmp_path: Path) -> None:
     with browser() as b:
         page = b.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(site + "/")
+        page.goto(site + "/platform")
         assert page.locator("html").get_attribute("lang") == "ja"
         assert "マイナンバー制度のオープンな実装" in page.title()
         headings = page.locator("h2").all_inner_texts()
@@ -66,7 +66,7 @@ def test_the_page_says_what_runs_in_japanese_first(site: str, tmp_path: Path) ->
 def test_every_link_on_the_page_answers(site: str) -> None:
     with browser() as b:
         page = b.new_page()
-        page.goto(site + "/")
+        page.goto(site + "/platform")
         hrefs = sorted(
             set(
                 page.locator("a[href^='/']").evaluate_all(
@@ -84,7 +84,7 @@ def test_every_link_on_the_page_answers(site: str) -> None:
 def test_the_page_fits_a_phone(site: str, tmp_path: Path) -> None:
     with browser() as b:
         page = b.new_page(viewport={"width": 375, "height": 740}, device_scale_factor=2)
-        page.goto(site + "/")
+        page.goto(site + "/platform")
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= 375 + 1, "the page scrolls sideways on a phone"
         page.screenshot(path=str(tmp_path / "landing-phone.png"), full_page=True)

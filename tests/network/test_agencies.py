@@ -30,6 +30,7 @@ def test_the_other_agencies_and_their_kinds() -> None:
     assert find_agency("hellowork").kind is AgencyKind.HELLO_WORK
     assert find_agency("lg-130001").name == "東京都"
     assert find_agency("lg-130001").kind is AgencyKind.PREFECTURE
+    assert find_agency("myna-portal").kind is AgencyKind.PORTAL
     assert len(AgencyDirectory.default().of_kind(AgencyKind.PREFECTURE)) == 47
     assert {k.value for k in AgencyKind} == {
         "municipality",
@@ -39,6 +40,7 @@ def test_the_other_agencies_and_their_kinds() -> None:
         "mutual_aid",
         "hello_work",
         "jasso",
+        "portal",
     }
     for kind in AgencyKind:
         assert AgencyDirectory.default().of_kind(kind), kind

@@ -47,7 +47,7 @@ def test_health_names_the_backends(client: TestClient, settings: Settings) -> No
 
 
 def test_index_lists_endpoints(client: TestClient) -> None:
-    page = client.get("/")
+    page = client.get("/platform")
     assert page.status_code == 200
     assert "/api/registry/municipalities" in page.text
     assert "/api/network/allow-list" in page.text

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from starlette.applications import Starlette
 
 from openmyna import problems
 from openmyna.builder import Builder
@@ -143,6 +144,7 @@ def test_with_no_token_configured_resident_routes_are_refused(installation: Path
 def test_public_routes_need_no_token_and_show_no_person(client: TestClient, person: Any) -> None:
     for path in (
         "/",
+        "/platform",
         "/healthz",
         "/api/registry/municipalities",
         "/api/network/agencies",
@@ -155,7 +157,7 @@ def test_public_routes_need_no_token_and_show_no_person(client: TestClient, pers
         assert reply.status_code == 200, path
         assert f"{person.family_name} {person.given_name}" not in reply.text, path
         assert person.resident_code not in reply.text, path
-    assert "60" in client.get("/").text  # the landing page shows the count
+    assert "60" in client.get("/platform").text  # the platform page shows the count
 
 
 def test_every_route_under_a_personal_data_prefix_carries_the_guard(
@@ -175,6 +177,18 @@ def test_every_route_under_a_personal_data_prefix_carries_the_guard(
     # and only those: a guarded route elsewhere would mean a prefix is missing here
     assert [r for r in app.routes if is_guarded(r)] == personal
     assert unguarded_routes(app.routes, PERSONAL_DATA_PREFIXES, PUBLIC_PATHS) == []
+
+
+def test_a_mount_is_reported_where_it_could_serve_personal_data() -> None:
+    from starlette.routing import Mount
+
+    empty = Starlette()
+    mounts = [Mount(p, app=empty) for p in ("/static", "/api", "/api/registry/files", "")]
+    assert unguarded_routes(mounts, PERSONAL_DATA_PREFIXES, PUBLIC_PATHS) == [
+        "/api",
+        "/api/registry/files",
+        "<Mount>",
+    ]
 
 
 def test_an_app_with_an_unguarded_personal_route_is_not_built(

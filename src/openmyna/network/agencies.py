@@ -33,6 +33,10 @@ class AgencyKind(StrEnum):
     MUTUAL_AID = "mutual_aid"  # 共済組合
     HELLO_WORK = "hello_work"  # 公共職業安定所 (雇用保険)
     JASSO = "jasso"  # 独立行政法人日本学生支援機構
+    #: マイナポータル (情報提供等記録開示システム, デジタル庁): shows a person the records of
+    #: exchanges about them (番号法 第23条) and their own information (番号法 附則第6条第3項);
+    #: it asks for the person, not under the allow-list's affairs.
+    PORTAL = "portal"
 
 
 @dataclass(frozen=True)

@@ -186,6 +186,14 @@ class LocalNetwork:
         hub = self.hub
         return hub.records.for_person(hub.codes.person_key_of_number(individual_number))
 
+    def records_for_code(self, agency_id: str, code: str) -> list[ExchangeRecord]:
+        """The hub's exchange records about the person ``agency_id`` knows by ``code``.
+
+        How the portal reads a person's やりとり履歴 under its own agency-specific code.
+        """
+        hub = self.hub
+        return hub.records.for_person(hub.codes.person_key(agency_id, code))
+
     def health(self) -> dict[str, Any]:
         """What is open, without opening anything (no personal data)."""
         with self._lock:

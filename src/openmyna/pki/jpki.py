@@ -368,6 +368,25 @@ class Jpki:
         with self.store.transaction() as s:
             return records.records_of(s, resident_code)
 
+    def previous_auth_serials(self, serial: int) -> list[int]:
+        """The holder's earlier user-authentication certificates' serials, newest first.
+
+        The issuer's serial-number linkage for relying parties (J-LIS's 利用者証明用電子証明書
+        新旧シリアル番号紐付けサービス): a service that knew a person by an old certificate
+        finds them again after a renewal or a new card. Only the issuer can tell, since
+        certificates carry nothing that ties them together.
+        """
+        with self.store.transaction() as s:
+            record = self._record(s, serial)
+            if record.kind is not CertKind.AUTH:
+                return []
+            earlier = records.records_of(s, record.resident_code, [CertKind.AUTH])
+        return [
+            r.serial
+            for r in sorted(earlier, key=lambda r: r.issued_at, reverse=True)
+            if r.serial != serial and r.issued_at <= record.issued_at
+        ]
+
     def revocation_log(self, serial: int | None = None) -> list[LogEntry]:
         """The revocation log (of one certificate, or all), oldest first."""
         with self.store.transaction() as s:

@@ -1,0 +1,204 @@
+"""Server-side sessions of the portal: secure cookies, CSRF tokens, idle and absolute expiry.
+
+The cookie carries a random token (32 bytes, base64url) that the server stores only as its
+SHA-256, so a copy of the table logs no one in. Every login creates a new token (no session
+fixation: a token is never taken from the client before it was issued). A session ends at
+logout, after ``session_idle`` without a request, ``session_absolute`` after the login
+however active, when the person ends it from their account page, and when its certificate
+is revoked or suspended (``end_for_subject``).
+
+State-changing requests carry the session's CSRF token (a form field or the ``X-CSRF-Token``
+header, which htmx sends); ``check_csrf`` compares it in constant time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session
+
+from openmyna.clock import Clock
+from openmyna.config import PortalSettings
+from openmyna.portal.errors import CsrfRefused, LoginRequired, SessionEnded
+from openmyna.portal.tables import sessions
+from openmyna.store import Store
+
+COOKIE = "omyna_session"
+#: A session's last-seen time is written at most this often (one write per minute, not per page).
+TOUCH_EVERY = dt.timedelta(minutes=1)
+
+
+class EndReason(StrEnum):
+    """Why a session ended."""
+
+    LOGOUT = "logout"
+    IDLE = "idle"
+    EXPIRED = "expired"
+    ENDED_BY_USER = "ended_by_user"
+    CERTIFICATE_REVOKED = "certificate_revoked"
+
+
+@dataclass(frozen=True)
+class PortalSession:
+    """A live session of one account."""
+
+    session_id: str
+    account_id: str
+    subject_id: str
+    csrf_token: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    expires_at: dt.datetime
+    user_agent: str
+
+
+def token_hash(token: str) -> str:
+    """What the table keeps of a cookie's token."""
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _session(row: RowMapping) -> PortalSession:
+    return PortalSession(
+        session_id=row["session_id"],
+        account_id=row["account_id"],
+        subject_id=row["subject_id"],
+        csrf_token=row["csrf_token"],
+        created_at=_aware(row["created_at"]),
+        last_seen_at=_aware(row["last_seen_at"]),
+        expires_at=_aware(row["expires_at"]),
+        user_agent=row["user_agent"],
+    )
+
+
+class Sessions:
+    """The portal's sessions, in its store, timed by ``clock``."""
+
+    def __init__(self, store: Store, clock: Clock, settings: PortalSettings) -> None:
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+
+    def create(
+        self, account_id: str, subject_id: str, *, user_agent: str = ""
+    ) -> tuple[str, PortalSession]:
+        """A new session (a new token every time); the token for the cookie and the session."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        made = PortalSession(
+            session_id=secrets.token_hex(16),
+            account_id=account_id,
+            subject_id=subject_id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + self.settings.session_absolute,
+            user_agent=user_agent[:120],
+        )
+        with self.store.transaction() as s:
+            s.execute(insert(sessions).values(token_hash=token_hash(token), **vars(made)))
+        return token, made
+
+    def current(self, token: str | None) -> PortalSession:
+        """The live session of a cookie's token; ``LOGIN_REQUIRED`` / ``SESSION_ENDED`` if none.
+
+        Ends the session if it was idle too long or reached its absolute limit, and records
+        the request (at most once a minute) for the idle limit.
+        """
+        if not token:
+            raise LoginRequired("log in with your My Number Card")
+        now = self.clock.now()
+        with self.store.transaction() as s:
+            row = (
+                s.execute(select(sessions).where(sessions.c.token_hash == token_hash(token)))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                raise LoginRequired("log in with your My Number Card")
+            if row["ended_at"] is not None:
+                raise SessionEnded("the session has ended", reason=row["ended_reason"])
+            found = _session(row)
+            reason = None
+            if now >= found.expires_at:
+                reason = EndReason.EXPIRED
+            elif now - found.last_seen_at >= self.settings.session_idle:
+                reason = EndReason.IDLE
+            if reason is not None:
+                self._end(s, sessions.c.session_id == found.session_id, reason, now)
+            elif now - found.last_seen_at >= TOUCH_EVERY:
+                s.execute(
+                    update(sessions)
+                    .where(sessions.c.session_id == found.session_id)
+                    .values(last_seen_at=now)
+                )
+        if reason is not None:
+            raise SessionEnded("the session has ended", reason=reason.value)
+        return found
+
+    @staticmethod
+    def _end(
+        s: Session, condition: ColumnElement[bool], reason: EndReason, now: dt.datetime
+    ) -> int:
+        result = s.execute(
+            update(sessions)
+            .where(condition, sessions.c.ended_at.is_(None))
+            .values(ended_at=now, ended_reason=reason.value)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def end(self, session_id: str, reason: EndReason = EndReason.LOGOUT) -> bool:
+        """End one session; False if it had ended already."""
+        with self.store.transaction() as s:
+            return self._end(s, sessions.c.session_id == session_id, reason, self.clock.now()) > 0
+
+    def end_for_account(
+        self, account_id: str, session_id: str, reason: EndReason = EndReason.ENDED_BY_USER
+    ) -> bool:
+        """End one of the account's own sessions (the account page); False if not live."""
+        with self.store.transaction() as s:
+            condition = (sessions.c.session_id == session_id) & (
+                sessions.c.account_id == account_id
+            )
+            return self._end(s, condition, reason, self.clock.now()) > 0
+
+    def end_for_subject(
+        self, subject_id: str, reason: EndReason = EndReason.CERTIFICATE_REVOKED
+    ) -> int:
+        """End every session a certificate opened (it was revoked or suspended); how many."""
+        with self.store.transaction() as s:
+            return self._end(s, sessions.c.subject_id == subject_id, reason, self.clock.now())
+
+    def live(self, account_id: str) -> list[PortalSession]:
+        """The account's sessions that have not ended nor passed a limit, newest first."""
+        now = self.clock.now()
+        with self.store.transaction() as s:
+            rows = s.execute(
+                select(sessions)
+                .where(sessions.c.account_id == account_id, sessions.c.ended_at.is_(None))
+                .order_by(sessions.c.created_at.desc())
+            ).mappings()
+            found = [_session(r) for r in rows]
+        return [
+            x
+            for x in found
+            if now < x.expires_at and now - x.last_seen_at < self.settings.session_idle
+        ]
+
+
+def check_csrf(session: PortalSession, presented: str | None) -> None:
+    """Refuse (``CSRF_REFUSED``) a state-changing request without the session's token."""
+    if not presented or not hmac.compare_digest(
+        presented.encode("utf-8", "replace"), session.csrf_token.encode("ascii")
+    ):
+        raise CsrfRefused("the form is out of date or came from another site: reload the page")

@@ -1,0 +1,116 @@
+"""The portal's own database: store kind ``portal``, one body ``portal``.
+
+- ``accounts``: one per person who logged in, by an opaque id. The portal holds the person's
+  agency-specific code for the portal (obtained once at the first login through the network)
+  and never the individual number nor the 4 items.
+- ``account_certificates``: the user-authentication certificates that log in to an account
+  (issuer and serial); a renewed card's certificate is linked to the account through the
+  issuer's serial-number linkage.
+- ``sessions``: server-side sessions; the cookie carries a random token, the table only its
+  SHA-256. Idle and absolute expiry, the CSRF token, and why a session ended.
+- ``login_requests``: one-time login requests (QR code and short code), answered by a card.
+- ``login_history``: every login and logout, append-only (database triggers).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Index, MetaData, String, Table
+
+from openmyna.store import StoreKind, register_kind
+
+PORTAL_KIND = "portal"
+PORTAL_BODY = "portal"
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", String(32), primary_key=True),
+    #: The portal's agency-specific code for the person (情報提供用個人識別符号 of the portal).
+    Column("portal_code", String(64), nullable=False, unique=True),
+    Column("language", String(8), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+account_certificates = Table(
+    "account_certificates",
+    metadata,
+    #: ``subject_id`` of ``openmyna.pki.verify`` (issuer and serial, hashed): the login key.
+    Column("subject_id", String(64), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("serial", String(64), nullable=False),
+    Column("not_after", DateTime(timezone=True), nullable=False),
+    Column("linked_at", DateTime(timezone=True), nullable=False),
+    #: ``first_login`` or ``issuer_linkage`` (a renewed card's certificate).
+    Column("linked_by", String(16), nullable=False),
+    Index("ix_account_certificates_account_id", "account_id"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    #: SHA-256 (hex) of the cookie's token: a copy of the table logs no one in.
+    Column("token_hash", String(64), primary_key=True),
+    Column("session_id", String(32), nullable=False, unique=True),
+    Column("account_id", String(32), nullable=False),
+    #: The certificate that logged in (``account_certificates.subject_id``).
+    Column("subject_id", String(64), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    #: ``logout``, ``idle``, ``expired``, ``ended_by_user``, ``certificate_revoked``.
+    Column("ended_reason", String(32), nullable=True),
+    #: Browser, as the person sees it in their session list (shortened User-Agent).
+    Column("user_agent", String(120), nullable=False),
+    Index("ix_sessions_account_id", "account_id"),
+    Index("ix_sessions_subject_id", "subject_id"),
+)
+
+login_requests = Table(
+    "login_requests",
+    metadata,
+    Column("request_id", String(32), primary_key=True),
+    #: The challenge the card signs (random, base64url).
+    Column("nonce", String(64), nullable=False, unique=True),
+    #: What a person types instead of scanning the QR code.
+    Column("short_code", String(16), nullable=False),
+    #: SHA-256 of the secret the waiting browser holds (so only it collects the session).
+    Column("browser_secret_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    #: ``pending``, ``answered`` (a card signed), ``collected`` (the browser has its session),
+    #: ``failed``.
+    Column("status", String(16), nullable=False),
+    Column("account_id", String(32), nullable=True),
+    Column("subject_id", String(64), nullable=True),
+    Column("answered_at", DateTime(timezone=True), nullable=True),
+    Index("ix_login_requests_short_code", "short_code"),
+)
+
+login_history = Table(
+    "login_history",
+    metadata,
+    Column("entry_id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    #: ``login``, ``logout``, ``session_ended``, ``login_refused``, ``certificate_linked``.
+    Column("action", String(32), nullable=False),
+    Column("session_id", String(32), nullable=True),
+    Column("detail", String(200), nullable=False),
+    Index("ix_login_history_account_id", "account_id"),
+)
+
+PORTAL_STORE = register_kind(
+    StoreKind(PORTAL_KIND, metadata, migrations="openmyna.portal:migrations")
+)
