@@ -56,14 +56,11 @@ lock: $(BIN)/python
 	$(PIP_COMPILE) --extra pg,nats,pcsc,dev -o requirements/test.txt pyproject.toml
 	$(PIP_COMPILE) --extra pg,nats -c requirements/test.txt -o requirements/demo.txt pyproject.toml
 
-# The portal's messages: extract them from the code and the templates, then update the English
-# catalogue (new messages arrive empty: translate them; a test refuses an untranslated one).
-PORTAL := src/openmyna/portal
+# The portal's messages: extract them from the code and the templates and add the new ones,
+# untranslated, to the English catalogue of the part that uses them (scripts/portal_locale.py);
+# a test refuses a message without its English.
 locale: $(BIN)/python
-	$(BIN)/pybabel extract -F $(PORTAL)/babel.cfg -k N_ --no-location --sort-output \
-		--omit-header -o $(PORTAL)/locale/messages.pot $(PORTAL)
-	$(BIN)/pybabel update -i $(PORTAL)/locale/messages.pot -d $(PORTAL)/locale -l en \
-		--no-fuzzy-matching --omit-header --ignore-obsolete
+	$(BIN)/python scripts/portal_locale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

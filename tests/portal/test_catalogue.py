@@ -8,7 +8,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from openmyna.portal.i18n import catalogue_path, format_date, format_datetime, translations
+from openmyna.portal.i18n import catalogue_paths, format_date, format_datetime, translations
 
 PORTAL = Path(str(files("openmyna.portal")))
 METHODS = [
@@ -35,9 +35,14 @@ def _messages() -> set[str]:
 
 
 def test_every_message_has_its_english() -> None:
-    with catalogue_path("en").open("rb") as fh:
-        catalog = read_po(fh, locale="en")
-    english = {m.id: m.string for m in catalog if m.id}
+    english: dict[str, str] = {}
+    for path in catalogue_paths("en"):
+        with path.open("rb") as fh:
+            english |= {
+                m.id: m.string
+                for m in read_po(fh, locale="en")
+                if isinstance(m.id, str) and isinstance(m.string, str)
+            }
     messages = _messages()
     assert messages, "no messages found: the extraction is broken"
     missing = sorted(m for m in messages if not english.get(m))

@@ -1,9 +1,11 @@
 """Japanese first, English by a switch: the portal's text comes from gettext catalogues.
 
 The templates are written in Japanese (the source language: what a page says with no
-catalogue); ``locale/en/LC_MESSAGES/messages.po`` holds the English, read with Babel when the
-portal starts (no compiled files in the tree). ``make locale`` extracts the messages from the
-templates and updates the catalogue; a test checks that every message has its English.
+catalogue); ``locale/en/LC_MESSAGES/*.po`` hold the English, one catalogue per part of the
+portal (``messages.po`` for the layout and the home page, ``<part>.po`` for each part's
+templates and code), read with Babel and merged when the portal starts (no compiled files in
+the tree). ``make locale`` (``scripts/portal_locale.py``) extracts the messages and adds new
+ones to their part's catalogue; a test checks that every message has its English.
 
 Dates and times are shown in Japan time (JST, UTC+9, no daylight saving), and dates the way
 Japanese readers expect them on official pages: ``令和8年12月4日`` (``openmyna.law.wareki``),
@@ -55,9 +57,19 @@ def checked_language(code: str) -> str:
     return code
 
 
-def catalogue_path(language: str) -> Path:
-    """Where a language's catalogue lives (``.po``)."""
-    return Path(str(_PACKAGE.joinpath(f"locale/{language}/LC_MESSAGES/messages.po")))
+def catalogue_paths(language: str) -> list[Path]:
+    """A language's catalogues (``.po``), one per part of the portal."""
+    folder = Path(str(_PACKAGE.joinpath(f"locale/{language}/LC_MESSAGES")))
+    return sorted(folder.glob("*.po"))
+
+
+def _compiled(path: Path, language: str) -> Translations:
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=language)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
 
 
 @functools.cache
@@ -65,12 +77,10 @@ def translations(language: str) -> gettext.NullTranslations:
     """The gettext translations of ``language`` (Japanese is the source: none needed)."""
     if checked_language(language) == DEFAULT:
         return gettext.NullTranslations()
-    with catalogue_path(language).open("rb") as fh:
-        catalog = read_po(fh, locale=language)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled)
+    merged = Translations()
+    for path in catalogue_paths(language):
+        merged.merge(_compiled(path, language))
+    return merged
 
 
 def in_jst(moment: dt.datetime) -> dt.datetime:
