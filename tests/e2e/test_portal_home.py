@@ -84,3 +84,27 @@ def test_a_logged_in_person_sees_the_menu_and_logs_out(served: tuple[str, Platfo
         assert page.get_by_role("link", name="マイナンバーカードでログイン").is_visible()
         page.reload()
         assert page.get_by_role("link", name="マイナンバーカードでログイン").is_visible()
+
+
+def test_the_account_page_in_a_browser(served: tuple[str, Platform], tmp_path: Path) -> None:
+    url, platform = served
+    with browser() as b:
+        context = b.new_context(viewport={"width": 1280, "height": 900})
+        context.add_cookies([_session_cookie(platform, url)])
+        page = context.new_page()
+        page.goto(url + "/account")
+        assert page.get_by_role("heading", name="ログイン中のセッション").is_visible()
+        assert serious_violations(page) == []
+        page.screenshot(path=str(tmp_path / "account-ja.png"), full_page=True)
+        page.get_by_label("ページを開いていないときに送るお知らせの言語").select_option("en")
+        page.get_by_role("button", name="保存する").click()
+        page.wait_for_load_state()
+        assert page.locator("#language-choice").input_value() == "en"
+        phone = context.new_page()
+        phone.set_viewport_size({"width": 375, "height": 740})
+        phone.goto(url + "/account")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 376
+        phone.screenshot(path=str(tmp_path / "account-phone.png"), full_page=True)
+        page.get_by_role("button", name="終了する").first.click()
+        page.wait_for_load_state()
+        assert page.get_by_role("link", name="マイナンバーカードでログイン").is_visible()

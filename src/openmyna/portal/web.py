@@ -65,5 +65,7 @@ def routes() -> list[BaseRoute]:
         response.delete_cookie(COOKIE, httponly=True, samesite="lax")
         return response
 
+    from openmyna.portal import account
+
     static = StaticFiles(directory=str(files("openmyna.portal").joinpath("static")))
-    return [*router.routes, Mount("/static", app=static, name="static")]
+    return [*router.routes, *account.routes(), Mount("/static", app=static, name="static")]
