@@ -183,23 +183,33 @@ class Builder:
 
     def portal(self) -> Portal:
         """The citizen portal (マイナポータル): its accounts and sessions."""
+        from openmyna.portal.payments.provider import SimulatedProvider
+        from openmyna.portal.payments.service import Payments
+        from openmyna.portal.payments.tables import PAYMENTS_BODY, PAYMENTS_KIND
         from openmyna.portal.service import Portal
         from openmyna.portal.tables import PORTAL_BODY, PORTAL_KIND
         from openmyna.store import open_store
 
         network = self.network()
-        return self._once(
-            "portal",
-            lambda: Portal(
+
+        def build() -> Portal:
+            payments = Payments(
+                open_store(self.settings, PAYMENTS_KIND, PAYMENTS_BODY),
+                self.clock,
+                provider=SimulatedProvider(self.clock),
+                codes=network,
+            )
+            return Portal(
                 open_store(self.settings, PORTAL_KIND, PORTAL_BODY),
                 self.clock,
                 self.settings.portal,
                 issuer=self.jpki(follow_events=True),
                 identities=self.identity_index(),
                 codes=network,
-            ),
-            lambda p: p.close(),
-        )
+                payments=payments,
+            )
+
+        return self._once("portal", build, lambda p: p.close())
 
     # --- the Information Provision Network -------------------------------------------------
 

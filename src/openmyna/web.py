@@ -178,6 +178,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.router.routes.extend(registry_routes(platform.registries, operator))
     app.router.routes.extend(pki_routes(platform.jpki))
     app.state.portal = platform.portal
+    app.state.network = platform.network
     app.router.routes.extend(portal_routes())
     _network_routes(app, platform)
     unguarded = unguarded_routes(app.routes, PERSONAL_DATA_PREFIXES, PUBLIC_PATHS)

@@ -186,6 +186,10 @@ class LocalNetwork:
         hub = self.hub
         return hub.records.for_person(hub.codes.person_key_of_number(individual_number))
 
+    def translate(self, from_agency: str, code: str, to_agency: str) -> str:
+        """``to_agency``'s code for the person ``from_agency`` knows by ``code`` (the hub's)."""
+        return self.hub.codes.translate(from_agency, code, to_agency)
+
     def records_for_code(self, agency_id: str, code: str) -> list[ExchangeRecord]:
         """The hub's exchange records about the person ``agency_id`` knows by ``code``.
 

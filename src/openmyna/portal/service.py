@@ -7,12 +7,23 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from openmyna.clock import Clock
 from openmyna.config import PortalSettings
+from openmyna.errors import Unavailable
 from openmyna.portal.accounts import Accounts, CertificateIssuer, CodeIssuer, Identities
 from openmyna.portal.sessions import Sessions
 from openmyna.store import Store
+
+if TYPE_CHECKING:
+    from openmyna.portal.payments.service import Payments
+
+
+class PartMissing(Unavailable):
+    """A part of the portal this installation was built without."""
+
+    code = "PORTAL_PART_MISSING"
 
 
 class Portal:
@@ -27,15 +38,27 @@ class Portal:
         issuer: CertificateIssuer,
         identities: Identities,
         codes: CodeIssuer,
+        payments: Payments | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.settings = settings
         self.sessions = Sessions(store, clock, settings)
         self.accounts = Accounts(store, clock, issuer=issuer, identities=identities, codes=codes)
+        #: 公金決済 (P6), on its own store.
+        self._payments = payments
+
+    @property
+    def payments(self) -> Payments:
+        """公金決済 (P6): ``PORTAL_PART_MISSING`` if this portal was built without it."""
+        if self._payments is None:
+            raise PartMissing("this portal has no payments")
+        return self._payments
 
     def close(self) -> None:
         """Release the portal's database connections."""
+        if self._payments is not None:
+            self._payments.store.close()
         self.store.close()
 
     def __enter__(self) -> Portal:

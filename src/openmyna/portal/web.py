@@ -66,6 +66,12 @@ def routes() -> list[BaseRoute]:
         return response
 
     from openmyna.portal import account
+    from openmyna.portal.payments import pages as payments
 
     static = StaticFiles(directory=str(files("openmyna.portal").joinpath("static")))
-    return [*router.routes, *account.routes(), Mount("/static", app=static, name="static")]
+    return [
+        *router.routes,
+        *account.routes(),
+        *payments.routes(),
+        Mount("/static", app=static, name="static"),
+    ]
