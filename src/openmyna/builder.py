@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from openmyna.network.records import ExchangeRecords
     from openmyna.numbers import NumberingAuthority
     from openmyna.pki import Jpki
+    from openmyna.portal.notices import Notices
+    from openmyna.portal.notices.service import CodeTranslator
     from openmyna.portal.service import Portal
     from openmyna.registry import IdentityIndex, Registries
 
@@ -207,9 +209,39 @@ class Builder:
                 identities=self.identity_index(),
                 codes=network,
                 payments=payments,
+                notices=self.portal_notices(),
             )
 
         return self._once("portal", build, lambda p: p.close())
+
+    def portal_notices(self) -> Notices:
+        """The portal's notices (お知らせ): their own store, the hub's codes, the delivery list.
+
+        The portal holds them (``Portal.notices``); the notice API's process (``openmyna
+        portal notices-api``) builds them alone, without the rest of the portal.
+        """
+        from openmyna.network.agencies import AgencyDirectory
+        from openmyna.portal.notices import Notices, load_delivery_services
+        from openmyna.portal.notices.tables import NOTICES_BODY, NOTICES_KIND
+        from openmyna.store import open_store
+
+        def codes() -> CodeTranslator:
+            # The hub of this process when the network runs here (the platform); else the
+            # hub's code table itself (the notice API's own process).
+            return self.network() if self.built("network") else self.agency_codes()
+
+        def build() -> Notices:
+            services = load_delivery_services(self.settings.portal.delivery_services)
+            return Notices(
+                open_store(self.settings, NOTICES_KIND, NOTICES_BODY),
+                self.clock,
+                codes=codes,
+                accounts=lambda: self.portal().accounts,
+                directory=AgencyDirectory.default(),
+                services=services,
+            )
+
+        return self._once("portal_notices", build, lambda n: n.close())
 
     # --- the Information Provision Network -------------------------------------------------
 

@@ -26,6 +26,7 @@ GROUPS: dict[str, tuple[str, str, str]] = {
     "pki": ("openmyna.pki.cli", "app", "JPKI certificates, CRL and OCSP (J1-J3)."),
     "card": ("openmyna.card.cli", "app", "The My Number Card (C1-C4)."),
     "network": ("openmyna.network.cli", "app", "The Information Provision Network (X1-X6)."),
+    "portal": ("openmyna.portal.cli", "app", "The citizen portal (P1-P8)."),
 }
 _TOP_LEVEL = ("demo", "serve")
 #: The network's own commands; any other word after ``network`` may be ``scenario``.

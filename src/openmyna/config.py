@@ -103,6 +103,9 @@ class PortalSettings(BaseModel):
     #: The demo wallet page (``/wallet``: pick a demo card, type its PIN); ``openmyna demo``
     #: turns it on, and nothing else should.
     demo_wallet: bool = False
+    #: The private delivery services (民間送達) notices may be forwarded to: a TOML file,
+    #: mode 0600 (``openmyna.portal.notices.delivery``); ``None``: none is offered.
+    delivery_services: Path | None = None
 
 
 class Settings(BaseSettings):

@@ -67,6 +67,7 @@ class Platform:
             self.cards.check_deadlines()
             self._deadlines_checked = today
         self.jpki.maintain()
+        self.portal.notices.deliver_due()  # forward notices to private delivery services
         return relayed
 
     def start_background(self, interval: float = 1.0) -> None:

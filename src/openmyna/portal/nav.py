@@ -39,6 +39,15 @@ NAV: tuple[NavItem, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class MenuBadge:
+    """A count beside a menu entry (unread notices), with its words for screen readers."""
+
+    count: int
+    #: A message with ``%(count)d`` (``N_``-marked by the part that makes the badge).
+    label: str
+
+
 def visible(served: Iterable[str], *, logged_in: bool) -> list[NavItem]:
     """The menu entries whose page the app serves, for a visitor or a logged-in person."""
     paths = set(served)

@@ -129,6 +129,7 @@ class Page:
                 csrf=self.session.csrf_token if self.session else "",
                 path=self.request.url.path,
                 nav=visible(served_paths(self.request), logged_in=self.session is not None),
+                badges=self.portal.menu_badges(self.session.account_id) if self.session else {},
                 now=self.portal.clock.now(),
                 **context,
             )

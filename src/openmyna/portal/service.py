@@ -13,10 +13,12 @@ from openmyna.clock import Clock
 from openmyna.config import PortalSettings
 from openmyna.errors import Unavailable
 from openmyna.portal.accounts import Accounts, CertificateIssuer, CodeIssuer, Identities
+from openmyna.portal.nav import MenuBadge
 from openmyna.portal.sessions import Sessions
 from openmyna.store import Store
 
 if TYPE_CHECKING:
+    from openmyna.portal.notices import Notices
     from openmyna.portal.payments.service import Payments
 
 
@@ -39,6 +41,7 @@ class Portal:
         identities: Identities,
         codes: CodeIssuer,
         payments: Payments | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -47,6 +50,8 @@ class Portal:
         self.accounts = Accounts(store, clock, issuer=issuer, identities=identities, codes=codes)
         #: 公金決済 (P6), on its own store.
         self._payments = payments
+        #: お知らせ (P4), on its own store (the builder closes it).
+        self._notices = notices
 
     @property
     def payments(self) -> Payments:
@@ -54,6 +59,21 @@ class Portal:
         if self._payments is None:
             raise PartMissing("this portal has no payments")
         return self._payments
+
+    @property
+    def notices(self) -> Notices:
+        """お知らせ (P4): ``PORTAL_PART_MISSING`` if this portal was built without it."""
+        if self._notices is None:
+            raise PartMissing("this portal has no notices")
+        return self._notices
+
+    def menu_badges(self, account_id: str) -> dict[str, MenuBadge]:
+        """The counts shown beside the menu's entries for a person, by path."""
+        badges: dict[str, MenuBadge] = {}
+        unread = self._notices.menu_badge(account_id) if self._notices is not None else None
+        if unread is not None:
+            badges["/notices"] = unread
+        return badges
 
     def close(self) -> None:
         """Release the portal's database connections."""

@@ -66,6 +66,7 @@ def routes() -> list[BaseRoute]:
         return response
 
     from openmyna.portal import account
+    from openmyna.portal.notices import web as notices
     from openmyna.portal.payments import pages as payments
 
     static = StaticFiles(directory=str(files("openmyna.portal").joinpath("static")))
@@ -73,5 +74,6 @@ def routes() -> list[BaseRoute]:
         *router.routes,
         *account.routes(),
         *payments.routes(),
+        *notices.routes(),
         Mount("/static", app=static, name="static"),
     ]
