@@ -7,8 +7,12 @@ one of another CA, is refused in the handshake; the hub and the portal itself ma
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +23,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 from notice_helpers import MAEBASHI_AGENCY, agency_code
-from portal_helpers import holder, login
+from portal_helpers import authenticate, holder, login
 
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
@@ -222,3 +226,57 @@ def test_bad_and_oversized_bodies_are_refused_without_echoing_them(
     assert huge.json()["title"] == "REQUEST_TOO_LARGE"
     assert streamed.status_code == 413
     assert _stored(platform) == 0
+
+
+def test_the_api_as_its_own_process(platform: Platform, settings: Settings, tmp_path: Path) -> None:
+    """``openmyna portal notices-api``: its own process on the data dir, the hub's codes."""
+    person = holder(platform)
+    code = agency_code(platform, person.resident)
+    ca = platform.network.ca
+    ca.node("myna-portal")  # the identities exist before the process reads them
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        port = int(s.getsockname()[1])
+    env = {
+        **os.environ,
+        "OPENMYNA_DATA_DIR": str(settings.data_dir),
+        "OPENMYNA_SCHEMA_PREFIX": settings.schema_prefix,
+    }
+    env.pop("OPENMYNA_DATABASE_URL", None)
+    if settings.database_url is not None:
+        env["OPENMYNA_DATABASE_URL"] = settings.database_url
+    command = ["portal", "notices-api", "--port", str(port)]
+    log = tmp_path / "notices-api.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from openmyna.cli import main; main()", *command],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        with tls.client(ca.node(MAEBASHI_AGENCY), ca.ca_certificate(), trust_env=False) as http:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, log.read_text()
+                try:
+                    if http.get(f"https://127.0.0.1:{port}/healthz").status_code == 200:
+                        break
+                except httpx2.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the notice API did not start"
+                time.sleep(0.2)
+            answer = http.post(f"https://127.0.0.1:{port}/v1/notices", json=_notice(code))
+        assert answer.status_code == 201, answer.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, log.read_text()
+    assert "https://127.0.0.1" in log.read_text()
+    account = platform.portal.accounts.for_login(authenticate(platform, person.card))
+    [seen] = platform.portal.notices.page(account.account_id).notices
+    assert seen.notice_id == answer.json()["notice_id"]

@@ -1,4 +1,4 @@
-"""The portal as one object: its store, sessions, accounts and what it asks of other domains.
+"""The portal as one object: its store, sessions, accounts, notices and what it asks of others.
 
 ``Builder.portal()`` makes it; the web app (``portal.web``) and the portal's later parts
 (login, records, notices, applications, back office) take what they need from it.
@@ -29,7 +29,7 @@ class PartMissing(Unavailable):
 
 
 class Portal:
-    """The citizen portal's state (マイナポータル)."""
+    """The citizen portal's state (マイナポータル): sessions, accounts, notices (お知らせ)."""
 
     def __init__(
         self,

@@ -29,14 +29,14 @@ def routes() -> list[BaseRoute]:
 
     @router.get("/notices", response_class=HTMLResponse, tags=["portal"])
     def notice_list(
-        page: PageDep, number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1
+        page: PageDep, shown: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1
     ) -> Response:
         """お知らせ: notices from agencies to the person, newest first."""
         session = page.require_login()
         notices = page.portal.notices
         return page.render(
             "notices/list.html",
-            listing=notices.page(session.account_id, number),
+            listing=notices.page(session.account_id, shown),
             setting=notices.delivery_setting(session.account_id),
             categories=CATEGORIES,
         )
