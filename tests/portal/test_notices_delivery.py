@@ -186,6 +186,7 @@ def test_a_failing_receiver_is_retried_with_backoff_and_the_signature_verifies(
         platform = make_platform(receiver.port)
         person = holder(platform)
         account = platform.portal.accounts.for_login(authenticate(platform, person.card))
+        platform.portal.accounts.set_language(account.account_id, "en")
         before = post(platform, person.resident, title="転送前のお知らせ")
         platform.portal.notices.set_delivery(
             account.account_id, enabled=True, service_id="demo-post"
@@ -235,6 +236,7 @@ def test_a_failing_receiver_is_retried_with_backoff_and_the_signature_verifies(
             data = payload["data"]
             assert data["notice_id"] == posted.notice_id
             assert data["recipient"] == recipient
+            assert data["language"] == "en"  # the account's, set on the account page
             assert data["title"] == "転送するお知らせ"
             assert data["link"] == "/payments/p-1"
             assert data["sender"] == {"agency_id": "lg-102016", "name": "群馬県前橋市"}

@@ -506,8 +506,16 @@ class Notices:
         with self.store.transaction() as s:
             due = list(
                 s.execute(
-                    select(*deliveries.c, *(c for c in notices.c if c.name != "notice_id"))
+                    select(
+                        *deliveries.c,
+                        *(c for c in notices.c if c.name != "notice_id"),
+                        delivery_settings.c.account_id,
+                    )
                     .join(notices, notices.c.notice_id == deliveries.c.notice_id)
+                    .outerjoin(
+                        delivery_settings,
+                        delivery_settings.c.portal_code == notices.c.portal_code,
+                    )
                     .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
                     .order_by(deliveries.c.next_attempt_at)
                     .limit(limit)
@@ -546,11 +554,22 @@ class Notices:
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
     def _attempt(self, service: DeliveryService, row: RowMapping, now: dt.datetime) -> str:
-        body = webhook_body(self._notice(row), row["recipient_id"], now)
+        body = webhook_body(
+            self._notice(row), row["recipient_id"], self._language(row["account_id"]), now
+        )
         headers = webhook_headers(service, row["notice_id"], now, body)
         if self._sender is None:
             self._sender = HttpSender()
         return self._sender.post(service.url, body, headers)
+
+    def _language(self, account_id: str | None) -> str:
+        """The account's language for what is sent when no page is open (``ja`` if unknown)."""
+        if account_id is not None:
+            try:
+                return self._accounts().get(account_id).language
+            except OpenMynaError:
+                pass
+        return "ja"
 
     def _after(self, row: RowMapping, outcome: str, now: dt.datetime) -> None:
         attempts = int(row["attempts"]) + 1
@@ -574,14 +593,19 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def webhook_body(notice: Notice, recipient_id: str, at: dt.datetime) -> bytes:
-    """The JSON body of a delivery (UTF-8): the notice, for the service's recipient."""
+def webhook_body(notice: Notice, recipient_id: str, language: str, at: dt.datetime) -> bytes:
+    """The JSON body of a delivery (UTF-8): the notice, for the service's recipient.
+
+    ``language`` is the person's (their account's): for the service's own words around the
+    notice, whose text is the sender's.
+    """
     payload = {
         "type": "notice.posted",
         "timestamp": _iso(at),
         "data": {
             "notice_id": notice.notice_id,
             "recipient": recipient_id,
+            "language": language,
             "sender": {"agency_id": notice.sender, "name": notice.sender_name},
             "category": notice.category,
             "title": notice.title,
