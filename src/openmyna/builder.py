@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from openmyna.portal.notices import Notices
     from openmyna.portal.notices.service import CodeTranslator
     from openmyna.portal.service import Portal
+    from openmyna.portal.statistics import PublicStatistics
     from openmyna.registry import IdentityIndex, Registries
 
 T = TypeVar("T")
@@ -210,6 +211,7 @@ class Builder:
                 codes=network,
                 payments=payments,
                 notices=self.portal_notices(),
+                statistics=self.portal_statistics,
             )
 
         return self._once("portal", build, lambda p: p.close())
@@ -242,6 +244,22 @@ class Builder:
             )
 
         return self._once("portal_notices", build, lambda n: n.close())
+
+    def portal_statistics(self) -> PublicStatistics:
+        """The portal's public statistics: counts of the card register, index and records."""
+        from openmyna.portal.statistics import PublicStatistics
+
+        return self._once(
+            "portal_statistics",
+            lambda: PublicStatistics(
+                self.cards(),
+                self.identity_index(),
+                self.exchange_records(),
+                self.clock,
+                self.settings.portal,
+            ),
+            lambda _s: None,  # holds no connection of its own
+        )
 
     # --- the Information Provision Network -------------------------------------------------
 

@@ -106,6 +106,12 @@ class PortalSettings(BaseModel):
     #: The private delivery services (民間送達) notices may be forwarded to: a TOML file,
     #: mode 0600 (``openmyna.portal.notices.delivery``); ``None``: none is offered.
     delivery_services: Path | None = None
+    #: Public statistics (``/statistics``): figures are counted again only this long after
+    #: the last count; every request in between reads them from memory.
+    statistics_ttl: dt.timedelta = dt.timedelta(minutes=5)
+    #: Counts of people (cards, holders) below this are shown as ``X`` (秘匿), with as many
+    #: others as keep them from being derived from the totals; ``1`` shows every count.
+    statistics_min_count: int = Field(default=3, ge=1)
 
 
 class Settings(BaseSettings):

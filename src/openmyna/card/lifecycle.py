@@ -25,7 +25,7 @@ each step (status changes, the issued card, audit, staged events) are written by
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Protocol
 
@@ -33,6 +33,7 @@ from sqlalchemy import select
 
 from openmyna.bus import Bus, Event, idempotent, relay
 from openmyna.card.client import CardClient
+from openmyna.card.counts import CardCounts, card_counts, valid_holder_codes
 from openmyna.card.engine import VirtualCard
 from openmyna.card.errors import (
     CardNotFound,
@@ -212,6 +213,23 @@ class CardLifecycle:
             query = query.where(cards.c.status == status.value)
         with self.store.transaction() as s:
             return [record_of(r) for r in s.execute(query).mappings()]
+
+    def counts(self) -> CardCounts:
+        """How many cards per municipality and status, and issued per month (public statistics)."""
+        with self.store.transaction() as s:
+            return card_counts(s)
+
+    def valid_holders(self, chunk: int = 500) -> Iterator[list[str]]:
+        """The resident-record codes of valid cards' holders, ``chunk`` at a time (for counts)."""
+        after = ""
+        while True:
+            with self.store.transaction() as s:
+                codes = valid_holder_codes(s, after=after, limit=chunk)
+            if codes:
+                yield codes
+            if len(codes) < chunk:
+                return
+            after = codes[-1]
 
     def valid_card(self, resident_code: str) -> CardRecord | None:
         """The person's card that is active or suspended, if any."""

@@ -18,6 +18,7 @@ queries is logged (who, when, which filter, how many records) in an append-only 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from openmyna.clock import Clock
@@ -105,6 +106,18 @@ class ExchangeRecord:
     exchange_id: str | None
     prev_hash: str
     hash: str
+
+
+@dataclass(frozen=True)
+class RecordCount:
+    """How many records one period, affair, item and outcome have (public statistics)."""
+
+    #: The period's index: records at or after ``bounds[period]``, before ``bounds[period + 1]``.
+    period: int
+    affair: str
+    item: str
+    outcome: Outcome
+    count: int
 
 
 @dataclass(frozen=True)
@@ -319,6 +332,38 @@ class ExchangeRecords:
     def _select(self, q: Select[Any]) -> list[ExchangeRecord]:
         with self.store.transaction() as s:
             return [record_of(r) for r in s.execute(q)]
+
+    def counts(self, bounds: Sequence[dt.datetime]) -> list[RecordCount]:
+        """Records per period, affair, item and outcome, counted in the database.
+
+        ``bounds`` are the periods' limits in increasing order (``n + 1`` moments for ``n``
+        periods, e.g. the first moments of successive months). Counts only: no person key,
+        no requester or provider, nothing of an exchange's content.
+        """
+        limits = [as_utc(b) for b in bounds]
+        if len(limits) < 2 or any(a >= b for a, b in itertools.pairwise(limits)):
+            raise ValueError("bounds must be at least two moments in increasing order")
+        at = exchange_records.c.recorded_at
+        whens = [(at < b, i) for i, b in enumerate(limits[1:-1])]
+        last = len(limits) - 2
+        period = case(*whens, else_=last) if whens else literal(last)
+        # The period is computed in a subquery and grouped on outside, by name: PostgreSQL
+        # would not match two renderings of the CASE with their own bound parameters.
+        inner = (
+            select(
+                period.label("period"),
+                exchange_records.c.affair,
+                exchange_records.c.item,
+                exchange_records.c.outcome,
+            )
+            .where(at >= limits[0], at < limits[-1])
+            .subquery()
+        )
+        keys = (inner.c.period, inner.c.affair, inner.c.item, inner.c.outcome)
+        q = select(*keys, func.count()).group_by(*keys)
+        with self.store.transaction() as s:
+            rows = s.execute(q).all()
+        return [RecordCount(int(p), a, i, Outcome(o), int(n)) for p, a, i, o, n in rows]
 
     def count(self) -> int:
         """How many records the chain holds (by its head)."""

@@ -27,7 +27,7 @@ from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from openmyna.clock import JST
-from openmyna.law import wareki
+from openmyna.law import era_of, wareki
 from openmyna.portal.errors import UnknownLanguage
 
 LANGUAGES = ("ja", "en")
@@ -96,6 +96,14 @@ def format_date(day: dt.date | dt.datetime, language: str) -> str:
     if language == DEFAULT:
         return wareki(day)
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def format_month(year: int, month: int, language: str) -> str:
+    """A month as the page's readers expect it: ``令和8年4月`` / ``April 2026``."""
+    if language == DEFAULT:
+        era, in_era = era_of(dt.date(year, month, 1))
+        return f"{era.name}{'元' if in_era == 1 else in_era}年{month}月"
+    return f"{_MONTHS[month - 1]} {year}"
 
 
 def format_datetime(moment: dt.datetime, language: str) -> str:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from openmyna.store import Store
 if TYPE_CHECKING:
     from openmyna.portal.notices import Notices
     from openmyna.portal.payments.service import Payments
+    from openmyna.portal.statistics import PublicStatistics
 
 
 class PartMissing(Unavailable):
@@ -42,6 +44,7 @@ class Portal:
         codes: CodeIssuer,
         payments: Payments | None = None,
         notices: Notices | None = None,
+        statistics: Callable[[], PublicStatistics] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -52,6 +55,8 @@ class Portal:
         self._payments = payments
         #: お知らせ (P4), on its own store (the builder closes it).
         self._notices = notices
+        #: 統計: built on first use (``Builder.portal_statistics``).
+        self._statistics = statistics
 
     @property
     def payments(self) -> Payments:
@@ -74,6 +79,13 @@ class Portal:
         if unread is not None:
             badges["/notices"] = unread
         return badges
+
+    @property
+    def statistics(self) -> PublicStatistics:
+        """The public statistics (統計): ``PORTAL_PART_MISSING`` if built without them."""
+        if self._statistics is None:
+            raise PartMissing("this portal has no statistics")
+        return self._statistics()
 
     def close(self) -> None:
         """Release the portal's database connections."""

@@ -68,6 +68,7 @@ def routes() -> list[BaseRoute]:
     from openmyna.portal import account
     from openmyna.portal.notices import web as notices
     from openmyna.portal.payments import pages as payments
+    from openmyna.portal.statistics import web as statistics
 
     static = StaticFiles(directory=str(files("openmyna.portal").joinpath("static")))
     return [
@@ -75,5 +76,6 @@ def routes() -> list[BaseRoute]:
         *account.routes(),
         *payments.routes(),
         *notices.routes(),
+        *statistics.routes(),
         Mount("/static", app=static, name="static"),
     ]

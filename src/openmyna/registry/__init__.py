@@ -43,9 +43,11 @@ from openmyna.registry.models import (
 )
 from openmyna.registry.municipalities import (
     Municipality,
+    MunicipalityKind,
     find_municipality,
     known_municipalities,
     lg_check_digit,
+    municipality_kind,
     validate_lg_code,
 )
 from openmyna.registry.registries import Registries
@@ -71,6 +73,7 @@ __all__ = [
     "MunicipalRegistry",
     "Municipality",
     "MunicipalityInfo",
+    "MunicipalityKind",
     "MunicipalityNotFound",
     "NewHousehold",
     "NewPerson",
@@ -88,5 +91,6 @@ __all__ = [
     "find_municipality",
     "known_municipalities",
     "lg_check_digit",
+    "municipality_kind",
     "validate_lg_code",
 ]

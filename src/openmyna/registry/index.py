@@ -16,7 +16,7 @@ The index body also keeps the directory of municipalities whose registries exist
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -217,6 +217,42 @@ class IdentityIndex:
             q = q.where(identities.c.lg_code == lg_code)
         with self.store.transaction() as s:
             return int(s.execute(q).scalar_one())
+
+    def current_by_municipality(self) -> dict[str, int]:
+        """How many current residents each municipality has (public statistics: counts only)."""
+        q = (
+            select(identities.c.lg_code, func.count())
+            .where(identities.c.status == IdentityStatus.CURRENT.value)
+            .group_by(identities.c.lg_code)
+        )
+        with self.store.transaction() as s:
+            return {str(code): int(n) for code, n in s.execute(q)}
+
+    def birth_sex_counts(
+        self, resident_codes: Sequence[str] | None = None
+    ) -> dict[tuple[dt.date, Sex], int]:
+        """Entries grouped by date of birth and sex: every current resident, or those codes.
+
+        Counts only leave the index (public statistics by age and sex); the codes are looked
+        up ``_LOOKUP_CHUNK`` at a time.
+        """
+        by = (identities.c.date_of_birth, identities.c.sex)
+        q = select(*by, func.count()).group_by(*by)
+        out: dict[tuple[dt.date, Sex], int] = {}
+        with self.store.transaction() as s:
+            if resident_codes is None:
+                parts = [q.where(identities.c.status == IdentityStatus.CURRENT.value)]
+            else:
+                codes = list(resident_codes)
+                parts = [
+                    q.where(identities.c.resident_code.in_(codes[i : i + _LOOKUP_CHUNK]))
+                    for i in range(0, len(codes), _LOOKUP_CHUNK)
+                ]
+            for part in parts:
+                for born, sex, n in s.execute(part):
+                    key = (born, Sex(sex))
+                    out[key] = out.get(key, 0) + int(n)
+        return out
 
     # --- the directory of municipalities ---------------------------------------------------
 
