@@ -107,7 +107,9 @@ def test_the_reference_tables_add_up() -> None:
         assert a.population.male + a.population.female == a.population.total
         assert a.cards.male + a.cards.female == a.cards.total
     for ranked in (ref.top_cities, ref.top_towns):
-        rates = [r.cards / r.population for r in ranked]
+        # In the source's order, by the rate as printed (昭和村's 29.75 % and 伊是名村's
+        # 29.85 % both print as 29.8 %, in that order).
+        rates = [r.rate for r in ranked if r.rate is not None]
         assert len(ranked) == 10
         assert rates == sorted(rates, reverse=True)
 
@@ -130,6 +132,12 @@ def test_a_small_count_and_its_complement_are_suppressed() -> None:
     lines = [line(["m", "f"], "t"), line(["m2", "f2"], "t2")]
     assert suppressed(counts, lines, threshold=3) == {"m", "f"}
     assert suppressed(counts, lines, threshold=1) == frozenset()
+
+
+def test_a_count_among_few_is_suppressed_even_when_zero() -> None:
+    counts = {"a": 0, "b": 9, "t": 9}
+    hidden = suppressed(counts, [line(["a", "b"], "t")], threshold=3, sensitive=["a"])
+    assert hidden == {"a", "b"}
 
 
 def test_suppression_follows_the_lines_through_totals() -> None:
@@ -400,7 +408,14 @@ def test_small_counts_are_shown_as_x_with_their_complements(
         assert statuses["一時停止"] == "X"
         assert list(statuses.values()).count("X") != 1
         kinds = {r[0]: r for r in _csv(client, "kinds")}
-        assert kinds["市（政令指定都市を除く）"][5] == "4"  # 4 is not small: shown
+        # No card among 神戸市's 2 residents says as much about them as a card would; and 市's
+        # 4 is hidden with it, or the total (4) less 市 would give it away.
+        assert kinds["政令指定都市"][4:] == ["2", "X", "X"]
+        assert kinds["市（政令指定都市を除く）"][4:] == ["5", "X", "X"]
+        assert kinds["計"][4:] == ["7", "4", "57.1"]
+        places = {r[1]: r for r in _csv(client, "municipalities")}
+        assert places["兵庫県神戸市"][4:] == ["X", "X"]
+        assert places["兵庫県神戸市"][0] == ""  # not ranked
         page = client.get("/statistics")
         assert page.status_code == 200
         assert "X" in page.text
@@ -490,9 +505,10 @@ def test_a_chart_is_an_accessible_svg_with_one_bar_per_shown_value(
     assert svg.startswith('<svg class="chart" role="img"')
     assert 'aria-labelledby="chart-kinds-title chart-kinds-desc"' in svg
     assert '<title id="chart-kinds-title">団体区分別の交付状況</title>' in svg
-    # 2018: 4 bars; the installation: only 市 (80.0%; 0.0% draws none, — none): 5 bars, and
-    # the legend's 2 keys.
-    assert svg.count("<rect") == 7
+    # 2018: 4 bars; the installation: none (政令指定都市 and 市 are X, the others have no
+    # residents: —); and the legend's 2 keys.
+    assert svg.count("<rect") == 6
+    assert svg.count(">X</text>") == 2
     ages = view.table("age-sex")
     assert ages is not None
     drawn = str(bar_chart(ages, "en"))

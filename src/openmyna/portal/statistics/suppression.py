@@ -13,8 +13,10 @@ one. This stops every derivation from a single line; it is the simple rule, not 
 one (it may hide more than needed) and not a defence against solving several lines together,
 which tables this small and this coarse do not need.
 
-Zeros are shown: a zero says that no one is there, which points at no one. A count that is
-reached in other ways (the whole installation's total) is just another cell.
+A count is also hidden when the group it counts in is that small (``sensitive``: the card
+holders among the one or two residents of an age band), zero included: "0 cards among 1
+resident" tells as much about that resident as "1 card" would. Other zeros are shown: a zero
+among many says that no one is there, which points at no one.
 """
 
 from __future__ import annotations
@@ -40,10 +42,18 @@ def line(members: Iterable[CellId], total: CellId) -> Line:
     return Line(tuple(members), total)
 
 
-def suppressed(counts: Mapping[K, int], lines: Sequence[Line], *, threshold: int) -> frozenset[K]:
-    """The cells to show as ``X``: counts in ``1 … threshold - 1`` and their complements."""
+def suppressed(
+    counts: Mapping[K, int],
+    lines: Sequence[Line],
+    *,
+    threshold: int,
+    sensitive: Iterable[Hashable] = (),
+) -> frozenset[K]:
+    """The cells to show as ``X``: counts in ``1 … threshold - 1``, the ``sensitive`` cells
+    (counts within a group that small), and their complements."""
     values: dict[Hashable, int] = {cell: n for cell, n in counts.items()}
     hidden = {cell for cell, n in values.items() if 0 < n < threshold}
+    hidden |= {cell for cell in sensitive if cell in values}
     if not hidden:
         return frozenset()
     order = {cell: i for i, cell in enumerate(values)}

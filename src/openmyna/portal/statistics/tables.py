@@ -232,18 +232,24 @@ def card_cells(f: Figures, threshold: int) -> CardCells:
     """Every count of people the card tables show, and which of them are suppressed."""
     values: dict[CellId, int] = {}
     lines: list[Line] = []
+    # The number of residents each count of holders is taken among (its rate's population).
+    among: dict[CellId, int] = {}
     for p in f.places:
         values[("place", p.lg_code)] = p.cards
+        among[("place", p.lg_code)] = p.population
     for k in KIND_ORDER:
         members = [("place", p.lg_code) for p in f.places if p.kind is k]
         values[("kind", k)] = sum(values[m] for m in members)
+        among[("kind", k)] = sum(among[m] for m in members)
         lines.append(line(members, ("kind", k)))
     values["valid"] = f.valid_cards
     lines.append(line([("kind", k) for k in KIND_ORDER], "valid"))
     for a in f.ages:
         for s in SEXES:
             values[("age", a.band, s)] = a.cards[s]
+            among[("age", a.band, s)] = a.population[s]
         values[("age", a.band, "total")] = sum(a.cards[s] for s in SEXES)
+        among[("age", a.band, "total")] = sum(a.population[s] for s in SEXES)
         lines.append(line([("age", a.band, s) for s in SEXES], ("age", a.band, "total")))
     everyone = sum(values[("age", a.band, "total")] for a in f.ages)
     # Holders counted by age are the valid cards' holders: one cell when the two agree.
@@ -264,7 +270,9 @@ def card_cells(f: Figures, threshold: int) -> CardCells:
     for m in f.months:
         values[("issued", m)] = f.issued_by_month[m]
     lines.append(line([("issued", "before"), *(("issued", m) for m in f.months)], "all"))
-    return CardCells(values, suppressed(values, lines, threshold=threshold), age_total)
+    small = [cell for cell, n in among.items() if 0 < n < threshold]
+    hidden = suppressed(values, lines, threshold=threshold, sensitive=small)
+    return CardCells(values, hidden, age_total)
 
 
 def _ref_group(ref: Reference) -> Text:
@@ -494,7 +502,8 @@ def own_age_table(f: Figures, cells: CardCells) -> StatTable:
         t(N_("このインストールの男女・年齢別の交付状況（%(date)s現在）"), date=f.on),
         _age_columns(),
         tuple(rows),
-        chart=Chart(0, (7, 8)),
+        # The total's rate: in a small installation most cells of 男 and 女 are suppressed.
+        chart=Chart(0, (9,)),
         note=t(N_("年齢は%(date)s現在の満年齢です。"), date=f.on),
     )
 
