@@ -185,7 +185,15 @@ class Builder:
         )
 
     def portal(self) -> Portal:
-        """The citizen portal (マイナポータル): its accounts and sessions."""
+        """The citizen portal (マイナポータル): accounts, sessions, the card login and its parts.
+
+        The login verifies cards as a relying party: a ``Verifier`` on the installation's
+        JPKI CA certificates, with the status from the issuer's OCSP responder in process
+        (the CRL as fallback), and it follows the issuer's revocation log. With
+        ``PortalSettings.demo_wallet`` the demo wallet reads ``<data_dir>/demo-cards``.
+        """
+        from openmyna.pki import CertKind, RevocationChecker, Verifier
+        from openmyna.portal.login.wallet import DemoWallet, cards_dir
         from openmyna.portal.payments.provider import SimulatedProvider
         from openmyna.portal.payments.service import Payments
         from openmyna.portal.payments.tables import PAYMENTS_BODY, PAYMENTS_KIND
@@ -202,16 +210,32 @@ class Builder:
                 provider=SimulatedProvider(self.clock),
                 codes=network,
             )
+            jpki = self.jpki(follow_events=True)
+            checker = RevocationChecker(
+                self.clock, ocsp_fetch=jpki.ocsp_fetcher(), crl_fetch=jpki.crl_fetcher()
+            )
+            verifier = Verifier(
+                {k: jpki.ca_certificate(k) for k in CertKind}, self.clock, revocation=checker
+            )
+            wallet = (
+                DemoWallet(cards_dir(self.settings), self.settings)
+                if self.settings.portal.demo_wallet
+                else None
+            )
             return Portal(
                 open_store(self.settings, PORTAL_KIND, PORTAL_BODY),
                 self.clock,
                 self.settings.portal,
-                issuer=self.jpki(follow_events=True),
+                issuer=jpki,
                 identities=self.identity_index(),
                 codes=network,
                 payments=payments,
                 notices=self.portal_notices(),
                 statistics=self.portal_statistics,
+                verifier=verifier,
+                checker=checker,
+                revocations=jpki,
+                wallet=wallet,
             )
 
         return self._once("portal", build, lambda p: p.close())

@@ -96,6 +96,15 @@ class PortalSettings(BaseModel):
     session_absolute: dt.timedelta = dt.timedelta(hours=8)
     #: A login request (QR code, short code) can be answered by the card for this long.
     login_request_ttl: dt.timedelta = dt.timedelta(minutes=5)
+    #: The portal's origin as people reach it (``https://portal.example.jp``), which the card
+    #: signs with each login request; ``None``: the origin the browser used (one machine).
+    public_origin: str | None = None
+    #: Login requests (QR codes) one client address may start per minute.
+    login_starts_per_minute: int = Field(30, ge=1)
+    #: Card answers and short-code look-ups one client address may make per minute.
+    login_answers_per_minute: int = Field(60, ge=1)
+    #: Answers one login request takes (a refused one counts) before it fails.
+    login_answer_attempts: int = Field(5, ge=1)
     #: The session cookie's ``Secure`` flag: ``None`` sets it unless the request came over
     #: plain HTTP to this machine (``http://127.0.0.1``), where a browser could not send it
     #: back otherwise; ``True`` always (behind TLS), ``False`` never.

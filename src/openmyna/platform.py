@@ -68,6 +68,9 @@ class Platform:
             self._deadlines_checked = today
         self.jpki.maintain()
         self.portal.notices.deliver_due()  # forward notices to private delivery services
+        # The portal follows the issuer's revocation log: a revoked or suspended
+        # certificate's sessions end (and its cached status is dropped) within a round.
+        self.portal.logins.maintain()
         return relayed
 
     def start_background(self, interval: float = 1.0) -> None:

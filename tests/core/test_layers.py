@@ -40,6 +40,7 @@ ALLOWED: dict[str, set[str]] = {
     "pki": BOTTOM | {"numbers", "registry"},
     "card": BOTTOM | {"numbers", "registry", "pki"},
     "network": BOTTOM | {"numbers", "registry", "pki"},
+    "portal": BOTTOM | {"numbers", "registry", "pki", "card", "network"},
 }
 #: Entry points: a domain's CLI asks the builder for its parts.
 ENTRY_MODULES = ("cli.py", "number_cli.py")

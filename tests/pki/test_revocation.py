@@ -253,3 +253,36 @@ def test_the_registry_drives_revocation_end_to_end(
     finally:
         parts.close()
         jpki.close()
+
+
+def test_a_follower_reads_the_log_after_its_cursor_up_to_what_ocsp_reflects(
+    jpki: Jpki, ee_key: rsa.RSAPrivateKey
+) -> None:
+    auth, sig = _issue(jpki, ee_key, resident_code(41))
+    start = jpki.status_position()
+    assert jpki.revocation_changes(start) == []
+    jpki.suspend(auth.serial_number)
+    jpki.revoke(sig.serial_number)
+    rows = jpki.revocation_changes(start)
+    assert [(r.serial, r.action.value) for r in rows] == [
+        (auth.serial_number, "suspend"),
+        (sig.serial_number, "revoke"),
+    ]
+    # A change made through this issuer is in its OCSP answers at once.
+    assert jpki.status_position() == rows[-1].id
+    assert jpki.revocation_changes(rows[0].id, limit=1) == rows[1:]
+
+
+def test_a_relying_party_forgets_one_certificates_cached_status(
+    jpki: Jpki, ee_key: rsa.RSAPrivateKey, clock: FixedClock
+) -> None:
+    from openmyna.pki import RevocationChecker, RevocationState
+
+    auth, _ = _issue(jpki, ee_key, resident_code(42))
+    checker = RevocationChecker(clock, ocsp_fetch=jpki.ocsp_fetcher())
+    anchor = jpki.ca_certificate(CertKind.AUTH)
+    assert checker.check(auth, anchor).state is RevocationState.GOOD
+    jpki.revoke(auth.serial_number)
+    assert checker.check(auth, anchor).state is RevocationState.GOOD  # cached
+    checker.forget_certificate(anchor.subject.public_bytes(), auth.serial_number)
+    assert checker.check(auth, anchor).state is RevocationState.REVOKED

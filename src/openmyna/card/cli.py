@@ -17,6 +17,7 @@ import datetime as dt
 import importlib
 import logging
 import random
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -381,6 +382,51 @@ def sign(
     if out is not None:
         out.write_bytes(signature)
     typer.echo(signature.hex())
+
+
+@app.command()
+def login(
+    url: Annotated[
+        str,
+        typer.Argument(help="The login request's URL (the QR code), or the portal's with --code."),
+    ],
+    reader: Reader,
+    code: Annotated[
+        str | None,
+        typer.Option("--code", help="The login code shown on the screen, instead of the URL."),
+    ] = None,
+    pin_stdin: Annotated[
+        bool, typer.Option("--pin-stdin", help="Read the auth PIN from standard input.")
+    ] = False,
+) -> None:
+    """Log a waiting browser in to a portal: the card signs its login request (the holder's app).
+
+    Fetches the request at URL, shows its login code (compare it with the screen), asks for
+    the 4-digit auth PIN, has the card sign the challenge with its auth key and posts the
+    certificate and the signature (openmyna.card.login). A wrong PIN is counted by the card.
+    """
+    from openmyna.card import login as protocol
+
+    console = _console()
+    with protocol.http_client() as http:
+        if code is None:
+            challenge = protocol.fetch_challenge(http, url)
+        else:
+            challenge = protocol.fetch_by_code(http, url, code)
+        console.print(
+            f"login request {challenge.short_code} at {challenge.origin}"
+            f" (until {challenge.expires_at})",
+            markup=False,
+        )
+        with _client(reader) as client:
+            client.require_my_number_card()
+            if pin_stdin:
+                pin = sys.stdin.readline().strip()
+            else:
+                pin = _secret(None, "Auth PIN (4 digits)")
+            answer = protocol.sign_challenge(client, challenge, pin)
+        protocol.post_answer(http, challenge, answer)
+    console.print("logged in: the waiting browser continues", markup=False)
 
 
 # --- the card register (lifecycle) ------------------------------------------------------------

@@ -225,3 +225,25 @@ def error_for_sw(sw: int, what: str) -> CardError:
         cls, text = known
         return cls(f"{what}: {text}", sw=sw)
     return CardError(f"{what}: {_NAMES.get(sw, 'card error')}", sw=sw)
+
+
+# --- the holder's app of the card login (``card login``) ---------------------------------------
+
+
+class LoginUrlInvalid(InvalidInput):
+    """The login URL is not an http(s) URL, or does not answer with a login request."""
+
+    code = "LOGIN_URL_INVALID"
+
+
+class LoginRefused(OpenMynaError):
+    """The portal refused the login request or the card's answer (``reason``: its code)."""
+
+    code = "LOGIN_REFUSED"
+    http_status = 401
+
+
+class PortalUnreachable(Unavailable):
+    """The portal of the login URL does not answer."""
+
+    code = "PORTAL_UNREACHABLE"

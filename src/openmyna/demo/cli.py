@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from openmyna.builder import Builder
+
+if TYPE_CHECKING:
+    from openmyna.portal.login.wallet import DemoCard
 
 console = Console(stderr=True)
 
@@ -31,6 +37,34 @@ def _serve(builder: Builder, host: str, port: int) -> None:
         platform.close()
 
 
+def _demo_builder() -> Builder:
+    """The installation's builder with the demo wallet on (``/wallet``: demo only)."""
+    found = Builder.from_environment()
+    settings = found.settings
+    portal = settings.portal.model_copy(update={"demo_wallet": True})
+    return Builder(settings.model_copy(update={"portal": portal}), found.clock)
+
+
+def _print_cards(directory: Path, cards: list[DemoCard], issued: int, host: str, port: int) -> None:
+    """Say where the demo cards are and how to log in with them."""
+    what = f"{issued} issued now" if issued else "reused"
+    console.print(
+        f"demo cards in {directory} ({what}; README.txt and cards.json list them):",
+        markup=False,
+    )
+    for card in cards:
+        console.print(f"  {card.file:<22} PIN {card.auth_pin}  {card.label_ja}", markup=False)
+    base = f"http://{host}:{port}"
+    example = directory / (cards[0].file if cards else "CARD.card")
+    console.print(
+        f"log in: open {base}/login and choose the demo wallet ({base}/wallet), or answer the"
+        " URL the login page shows with the holder's app:\n"
+        f"  openmyna card login {base}/login/r/<request> --reader {example}\n"
+        f"  openmyna card login {base} --code <login code> --reader {example}",
+        markup=False,
+    )
+
+
 def serve(host: str = HostOpt, port: int = PortOpt) -> None:
     """Serve everything that exists from one process (one ASGI app)."""
     _serve(Builder.from_environment(), host, port)
@@ -50,6 +84,7 @@ def demo(
     port: int = PortOpt,
 ) -> None:
     """Seed a synthetic town into the data dir and serve the platform."""
+    from openmyna.demo.cards import issue_demo_cards
     from openmyna.demo.seed import reset_installation, seed_demo
     from openmyna.platform import Platform
 
@@ -104,10 +139,12 @@ def demo(
                 f"{network.family.from_lg_code} → {network.family.to_lg_code} this year "
                 "(openmyna network scenario child-allowance)"
             )
+        directory, cards, issued = issue_demo_cards(platform)
     finally:
         platform.close()
+    _print_cards(directory, cards, issued, host, port)
     if not seed_only:
-        _serve(Builder.from_environment(), host, port)
+        _serve(_demo_builder(), host, port)
 
 
 def register(app: typer.Typer) -> None:

@@ -396,9 +396,25 @@ class Jpki:
         with self.store.transaction() as s:
             return records.get_record(s, serial)
 
-    def _changes(self, after: int) -> list[LogEntry]:
+    def revocation_changes(self, after: int, *, limit: int = 10_000) -> list[LogEntry]:
+        """Revocation-log rows after the row id ``after``, oldest first (a follower's cursor).
+
+        A relying party in this process (the portal) follows the log with it, to end what a
+        revoked or suspended certificate opened as soon as the issuer records the change.
+        """
         with self.store.transaction() as s:
-            return records.log_entries(s, after=after, limit=10_000)
+            return records.log_entries(s, after=after, limit=limit)
+
+    def status_position(self) -> int:
+        """The last revocation-log row the OCSP answers reflect (in memory, no database read).
+
+        A relying party following the log (``revocation_changes``) acts on rows up to here:
+        past it, the responder may still answer with the status from before the change.
+        """
+        return self.ocsp.applied
+
+    def _changes(self, after: int) -> list[LogEntry]:
+        return self.revocation_changes(after)
 
     # --- OCSP and CRLs --------------------------------------------------------------------------
 

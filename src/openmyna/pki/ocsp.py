@@ -173,6 +173,8 @@ class OcspResponder:
         self._refresh = min(refresh, validity)
         self._poll_interval = poll_interval
         self._cursor = cursor
+        #: The last revocation-log row whose change the answers reflect (after re-signing).
+        self._applied = cursor
         self._certificates: _Bounded[_Key] = _Bounded(max_entries)  # issued certificates
         self._unknown: _Bounded[_Key] = _Bounded(on_demand_entries)  # "unknown" answers
         self._several: _Bounded[tuple[_Key, ...]] = _Bounded(on_demand_entries)
@@ -401,11 +403,18 @@ class OcspResponder:
             for entry in entries:
                 changed[entry.serial] = entry.kind
                 self._cursor = max(self._cursor, entry.id)
+            reached = self._cursor
         for serial, kind in changed.items():
             keys = self.invalidate(serial) or [(kind, "sha1", serial)]
             for key in keys:
                 self._sign(key, self._cas[key[0]])
+        self._applied = max(self._applied, reached)
         return len(changed)
+
+    @property
+    def applied(self) -> int:
+        """The last revocation-log row whose status change every answer reflects."""
+        return self._applied
 
     def refresh_due(self) -> int:
         """Sign again every certificate's cached response whose refresh time has come; how many.

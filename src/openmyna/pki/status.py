@@ -283,6 +283,12 @@ class RevocationChecker:
             return hit
         return None
 
+    def forget_certificate(self, issuer_name_der: bytes, serial: int) -> None:
+        """Drop the cached status of one certificate (its status changed): fetched anew."""
+        with self._lock:
+            self._cache.pop((issuer_name_der, serial), None)
+            self._crls.clear()  # a CRL held from before the change would still say good
+
     def forget(self) -> None:
         """Drop every cached status and CRL."""
         with self._lock:

@@ -140,6 +140,11 @@ class Accounts:
             raise AccountNotFound("no such portal account")
         return _account(row)
 
+    def of_subject(self, subject: str) -> Account | None:
+        """The account a certificate (``subject_id``) is linked to, if any."""
+        with self.store.transaction() as s:
+            return self._by_subject(s, subject)
+
     def for_login(self, verified: AuthResult) -> Account:
         """The account a verified user-authentication certificate logs in to (made if new)."""
         with self.store.transaction() as s:

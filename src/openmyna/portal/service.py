@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING
 from openmyna.clock import Clock
 from openmyna.config import PortalSettings
 from openmyna.errors import Unavailable
+from openmyna.pki import RevocationChecker, Verifier
 from openmyna.portal.accounts import Accounts, CertificateIssuer, CodeIssuer, Identities
+from openmyna.portal.login.service import Logins, RevocationLog
+from openmyna.portal.login.wallet import DemoWallet
 from openmyna.portal.nav import MenuBadge
 from openmyna.portal.sessions import Sessions
 from openmyna.store import Store
@@ -42,6 +45,10 @@ class Portal:
         issuer: CertificateIssuer,
         identities: Identities,
         codes: CodeIssuer,
+        verifier: Verifier,
+        checker: RevocationChecker | None = None,
+        revocations: RevocationLog | None = None,
+        wallet: DemoWallet | None = None,
         payments: Payments | None = None,
         notices: Notices | None = None,
         statistics: Callable[[], PublicStatistics] | None = None,
@@ -51,6 +58,19 @@ class Portal:
         self.settings = settings
         self.sessions = Sessions(store, clock, settings)
         self.accounts = Accounts(store, clock, issuer=issuer, identities=identities, codes=codes)
+        #: The card login (P1): login requests, the card's answer, revocations followed.
+        self.logins = Logins(
+            store,
+            clock,
+            settings,
+            accounts=self.accounts,
+            sessions=self.sessions,
+            verifier=verifier,
+            checker=checker,
+            revocations=revocations,
+        )
+        #: The demo wallet (``/wallet``), only while the demo runs.
+        self.wallet = wallet
         #: 公金決済 (P6), on its own store.
         self._payments = payments
         #: お知らせ (P4), on its own store (the builder closes it).

@@ -90,9 +90,18 @@ class Sessions:
         self.settings = settings
 
     def create(
-        self, account_id: str, subject_id: str, *, user_agent: str = ""
+        self,
+        account_id: str,
+        subject_id: str,
+        *,
+        user_agent: str = "",
+        within: Session | None = None,
     ) -> tuple[str, PortalSession]:
-        """A new session (a new token every time); the token for the cookie and the session."""
+        """A new session (a new token every time); the token for the cookie and the session.
+
+        ``within``: a transaction of the portal's store to make it in (with what else the
+        login writes); by default its own.
+        """
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
         made = PortalSession(
@@ -105,8 +114,12 @@ class Sessions:
             expires_at=now + self.settings.session_absolute,
             user_agent=user_agent[:120],
         )
-        with self.store.transaction() as s:
-            s.execute(insert(sessions).values(token_hash=token_hash(token), **vars(made)))
+        row = insert(sessions).values(token_hash=token_hash(token), **vars(made))
+        if within is not None:
+            within.execute(row)
+        else:
+            with self.store.transaction() as s:
+                s.execute(row)
         return token, made
 
     def current(self, token: str | None) -> PortalSession:

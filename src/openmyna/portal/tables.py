@@ -8,13 +8,15 @@
   issuer's serial-number linkage.
 - ``sessions``: server-side sessions; the cookie carries a random token, the table only its
   SHA-256. Idle and absolute expiry, the CSRF token, and why a session ended.
-- ``login_requests``: one-time login requests (QR code and short code), answered by a card.
+- ``login_requests``: one-time login requests (QR code and short code), answered by a card
+  (``portal.login``).
+- ``cursors``: how far the portal has followed another log (the JPKI revocation log).
 - ``login_history``: every login and logout, append-only (database triggers).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, MetaData, String, Table
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table
 
 from openmyna.store import StoreKind, register_kind
 
@@ -95,7 +97,27 @@ login_requests = Table(
     Column("account_id", String(32), nullable=True),
     Column("subject_id", String(64), nullable=True),
     Column("answered_at", DateTime(timezone=True), nullable=True),
+    #: The portal's origin the card signs with the nonce (``openmyna.card.login``).
+    Column("origin", String(200), nullable=False, server_default=""),
+    #: Where the browser goes once logged in (a path on this site, ``pages.safe_next``).
+    Column("next_path", String(500), nullable=False, server_default="/"),
+    #: Answers posted (each refused one counts; past the limit the request fails).
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    #: Why a ``failed`` request failed (an error code: ``CERT_REVOKED``, …).
+    Column("failure", String(40), nullable=True),
+    Column("collected_at", DateTime(timezone=True), nullable=True),
     Index("ix_login_requests_short_code", "short_code"),
+    Index("ix_login_requests_subject_id", "subject_id"),
+)
+
+#: Where the portal's followers of other logs are (``revocations``: the JPKI revocation log's
+#: last row whose certificate's sessions were ended).
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 login_history = Table(

@@ -66,6 +66,7 @@ def routes() -> list[BaseRoute]:
         return response
 
     from openmyna.portal import account
+    from openmyna.portal.login import web as login
     from openmyna.portal.notices import web as notices
     from openmyna.portal.payments import pages as payments
     from openmyna.portal.statistics import web as statistics
@@ -74,6 +75,7 @@ def routes() -> list[BaseRoute]:
     return [
         *router.routes,
         *account.routes(),
+        *login.routes(),
         *payments.routes(),
         *notices.routes(),
         *statistics.routes(),
