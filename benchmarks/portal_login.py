@@ -189,8 +189,14 @@ async def _prepare(
     return out
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _run(
-    base: str, cards: list[VirtualCard], logins: int, concurrency: int
+    base: str, cards: list[VirtualCard], logins: int, concurrency: int, server_pid: int
 ) -> dict[str, float]:
     limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx2.AsyncClient(limits=limits, timeout=60, trust_env=False) as http:
@@ -214,9 +220,11 @@ async def _run(
                 latencies.append(time.perf_counter() - started)
                 return token
 
-        t0 = time.perf_counter()
+        t0, server0, client0 = time.perf_counter(), _cpu_seconds(server_pid), time.process_time()
         tokens = await asyncio.gather(*(login(p) for p in ready))
         elapsed = time.perf_counter() - t0
+        server_cpu = _cpu_seconds(server_pid) - server0
+        client_cpu = time.process_time() - client0
         # Every token opens a page as a logged-in person.
         checks = await asyncio.gather(
             *(http.get(base + "/", headers={"Cookie": f"{COOKIE}={t}"}) for t in tokens[:200])
@@ -233,7 +241,24 @@ async def _run(
         "prepare_s": prepare_s,
         "checked": float(len(checks)),
         "logged_in": float(logged_in),
+        "server_cpu_ms": server_cpu / len(tokens) * 1000,
+        "client_cpu_ms": client_cpu / len(tokens) * 1000,
     }
+
+
+def _drop_schemas(url: str, prefix: str) -> None:
+    """Drop the PostgreSQL schemas this run made."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        names = conn.execute(
+            text("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE :p"),
+            {"p": prefix + "%"},
+        ).scalars()
+        for name in list(names):
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    engine.dispose()
 
 
 def main() -> int:
@@ -263,10 +288,12 @@ def main() -> int:
         )
         try:
             _wait_ready(base, server)
-            result = asyncio.run(_run(base, cards, args.logins, args.concurrency))
+            result = asyncio.run(_run(base, cards, args.logins, args.concurrency, server.pid))
         finally:
             server.terminate()
             server.wait(timeout=30)
+            if args.pg:
+                _drop_schemas(args.pg, settings.schema_prefix)
     load = os.getloadavg()[0]
     backend = "PostgreSQL" if args.pg else "SQLite"
     print(f"machine: {describe()}; load average {load:.2f} at the end")
@@ -279,6 +306,10 @@ def main() -> int:
         f"timed: {int(result['logins'])} logins in {result['seconds']:.2f} s ="
         f" {result['per_second']:.0f} logins/s (concurrency {args.concurrency});"
         f" latency p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
+    )
+    print(
+        f"CPU per login in the window: server {result['server_cpu_ms']:.2f} ms,"
+        f" client {result['client_cpu_ms']:.2f} ms"
     )
     print(
         f"sessions distinct: {int(result['distinct'])}; {int(result['logged_in'])} of"

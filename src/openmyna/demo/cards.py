@@ -95,7 +95,7 @@ def wanted_cards(platform: Platform) -> list[Wanted]:
     others = (
         ("minor", FAMILY_FROM, lambda a: 15 <= a <= 17, "未成年", "a minor"),
         ("elderly", FAMILY_FROM, lambda a: a >= 75, "高齢者", "an elderly resident"),
-        ("staff", FAMILY_TO, lambda a: 25 <= a <= 60, "市の職員（デモ）", "city staff (demo)"),
+        ("staff", FAMILY_TO, lambda a: 25 <= a <= 60, "市の職員・デモ", "city staff, demo"),
     )
     for role, lg_code, fits, what_ja, what_en in others:
         if lg_code not in known:

@@ -51,9 +51,11 @@ def _print_cards(directory: Path, cards: list[DemoCard], issued: int, host: str,
     console.print(
         f"demo cards in {directory} ({what}; README.txt and cards.json list them):",
         markup=False,
+        soft_wrap=True,
     )
     for card in cards:
-        console.print(f"  {card.file:<22} PIN {card.auth_pin}  {card.label_ja}", markup=False)
+        line = f"  {card.file:<22} PIN {card.auth_pin}  {card.label_ja}"
+        console.print(line, markup=False, soft_wrap=True)
     base = f"http://{host}:{port}"
     example = directory / (cards[0].file if cards else "CARD.card")
     console.print(
@@ -62,6 +64,7 @@ def _print_cards(directory: Path, cards: list[DemoCard], issued: int, host: str,
         f"  openmyna card login {base}/login/r/<request> --reader {example}\n"
         f"  openmyna card login {base} --code <login code> --reader {example}",
         markup=False,
+        soft_wrap=True,
     )
 
 
