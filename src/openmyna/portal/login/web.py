@@ -33,7 +33,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
-from openmyna.card import CardError
 from openmyna.card.login import CODE_PATH, LOGIN_CONTEXT, REQUEST_PATH
 from openmyna.errors import NotFound, OpenMynaError
 from openmyna.portal.errors import CsrfRefused
@@ -246,7 +245,9 @@ def page_routes() -> list[BaseRoute]:
         demo = _wallet(page.portal)
         same_origin(page.request)
         expected = page.request.cookies.get(WALLET_COOKIE, "")
-        if not expected or not secrets.compare_digest(expected, csrf_token):
+        if not expected or not secrets.compare_digest(
+            expected.encode("utf-8", "replace"), csrf_token.encode("utf-8", "replace")
+        ):
             raise CsrfRefused("the form is out of date or came from another site")
         logins = page.portal.logins
         client = _client(page.request)
@@ -256,7 +257,7 @@ def page_routes() -> list[BaseRoute]:
             logins.answer(request.request_id, answer.certificate, answer.signature, client=client)
         except LoginRateLimited as exc:
             return _limited(page, exc)
-        except (CardError, OpenMynaError) as exc:
+        except OpenMynaError as exc:  # the card's (PIN_WRONG, …) and the login's
             return _wallet_page(page, demo, code=code, chosen=card, error=exc, status=400)
         # The request's cookie is sent to /login only: the next page tells whose it is.
         return page.redirect(f"/login/answered/{request.request_id}")
