@@ -179,7 +179,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.router.routes.extend(pki_routes(platform.jpki))
     app.state.portal = platform.portal
     app.state.network = platform.network
-    app.router.routes.extend(portal_routes())
+    app.router.routes.extend(portal_routes(demo_wallet=platform.settings.portal.demo_wallet))
     _network_routes(app, platform)
     unguarded = unguarded_routes(app.routes, PERSONAL_DATA_PREFIXES, PUBLIC_PATHS)
     if unguarded:

@@ -29,8 +29,8 @@ from openmyna.portal.sessions import COOKIE, EndReason
 LANGUAGE_MAX_AGE = 365 * 24 * 3600
 
 
-def routes() -> list[BaseRoute]:
-    """The portal's routes (the portal itself is ``app.state.portal``)."""
+def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
+    """The portal's routes (the portal itself is ``app.state.portal``); the wallet in the demo."""
     router = APIRouter(route_class=PageRoute)
 
     @router.get("/", response_class=HTMLResponse, tags=["portal"])
@@ -75,7 +75,7 @@ def routes() -> list[BaseRoute]:
     return [
         *router.routes,
         *account.routes(),
-        *login.routes(),
+        *login.routes(wallet=demo_wallet),
         *payments.routes(),
         *notices.routes(),
         *statistics.routes(),

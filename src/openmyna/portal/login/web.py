@@ -391,6 +391,11 @@ def api_routes() -> list[BaseRoute]:
     return list(router.routes)
 
 
-def routes() -> list[BaseRoute]:
-    """Every route of the login (``portal.web`` adds them to the portal's)."""
-    return [*page_routes(), *api_routes()]
+def routes(*, wallet: bool = False) -> list[BaseRoute]:
+    """Every route of the login (``portal.web`` adds them to the portal's).
+
+    The demo wallet's routes are there only with ``wallet`` (``PortalSettings.demo_wallet``):
+    an installation that is not the demo does not serve, nor list, ``/wallet``.
+    """
+    found = [*page_routes(), *api_routes()]
+    return [r for r in found if wallet or not getattr(r, "path", "").startswith("/wallet")]
