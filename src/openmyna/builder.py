@@ -13,6 +13,7 @@ imports no domain.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from openmyna.network.records import ExchangeRecords
     from openmyna.numbers import NumberingAuthority
     from openmyna.pki import Jpki
+    from openmyna.portal.eapply.service import EApply
     from openmyna.portal.notices import Notices
     from openmyna.portal.notices.service import CodeTranslator
     from openmyna.portal.service import Portal
@@ -236,6 +238,7 @@ class Builder:
                 checker=checker,
                 revocations=jpki,
                 wallet=wallet,
+                eapply=self.portal_eapply(),
             )
 
         return self._once("portal", build, lambda p: p.close())
@@ -284,6 +287,38 @@ class Builder:
             ),
             lambda _s: None,  # holds no connection of its own
         )
+
+    def portal_eapply(self) -> EApply:
+        """The portal's e-applications (申請, P5): their own store, the JPKI verifier.
+
+        The portal holds them (``Portal.eapply``); the portal's accounts are asked for only
+        when a signature is checked, so either can be built first.
+        """
+        from openmyna.pki import CertKind, RevocationChecker, Verifier
+        from openmyna.portal.eapply.catalogue import load_catalogue
+        from openmyna.portal.eapply.holders import IssuerHolders
+        from openmyna.portal.eapply.service import EApply
+        from openmyna.portal.eapply.tables import EAPPLY_BODY, EAPPLY_KIND
+        from openmyna.store import open_store
+
+        def build() -> EApply:
+            jpki = self.jpki(follow_events=True)
+            # Every signature's status is asked anew (no cache): an application is not a login.
+            revocation = RevocationChecker(
+                self.clock, ocsp_fetch=jpki.ocsp_fetcher(), max_age=dt.timedelta(0)
+            )
+            verifier = Verifier(
+                {k: jpki.ca_certificate(k) for k in CertKind}, self.clock, revocation=revocation
+            )
+            return EApply(
+                open_store(self.settings, EAPPLY_KIND, EAPPLY_BODY),
+                self.clock,
+                load_catalogue(),
+                verifier=verifier,
+                holders=IssuerHolders(lambda: self.portal().accounts, jpki),
+            )
+
+        return self._once("portal_eapply", build, lambda e: e.close())
 
     # --- the Information Provision Network -------------------------------------------------
 

@@ -34,6 +34,7 @@ from openmyna.bus import Bus
 from openmyna.card.cardfile import CardFile
 from openmyna.card.client import CardClient
 from openmyna.card.counter import CounterCheck
+from openmyna.card.eapply_app import register as register_eapply_commands
 from openmyna.card.errors import CardError, ReaderUnavailable
 from openmyna.card.layout import CertSlot, KeyRef, PinRef
 from openmyna.card.lifecycle import CardLifecycle
@@ -592,5 +593,6 @@ def _register_transport_commands() -> None:
 
 
 _register_transport_commands()
+register_eapply_commands(app)  # card prefill, card sign-application (the portal's P5)
 
 __all__ = ["app"]

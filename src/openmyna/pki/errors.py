@@ -132,3 +132,16 @@ class BadChallengeSignature(VerificationFailed):
     """The signature over the challenge (or document) does not verify with the cert's key."""
 
     code = "BAD_CHALLENGE_SIGNATURE"
+
+
+class CmsMalformed(VerificationFailed):
+    """A CMS signature that is not DER, or not the detached SignedData profile expected."""
+
+    code = "CMS_MALFORMED"
+    http_status = 400
+
+
+class CmsDigestMismatch(VerificationFailed):
+    """The CMS signature's message digest is not that of the content it is said to sign."""
+
+    code = "CMS_DIGEST_MISMATCH"

@@ -279,6 +279,16 @@ class Accounts:
                 .values(language=language, updated_at=self.clock.now())
             )
 
+    def certificate_serial(self, subject_id: str) -> int | None:
+        """The serial of a linked user-authentication certificate, if it is linked."""
+        with self.store.transaction() as s:
+            serial = s.scalar(
+                select(account_certificates.c.serial).where(
+                    account_certificates.c.subject_id == subject_id
+                )
+            )
+        return None if serial is None else int(serial, 16)
+
     def subjects(self, account_id: str) -> list[str]:
         """The certificates (subject ids) linked to an account."""
         with self.store.transaction() as s:

@@ -22,6 +22,7 @@ from openmyna.portal.sessions import Sessions
 from openmyna.store import Store
 
 if TYPE_CHECKING:
+    from openmyna.portal.eapply.service import EApply
     from openmyna.portal.notices import Notices
     from openmyna.portal.payments.service import Payments
     from openmyna.portal.statistics import PublicStatistics
@@ -52,6 +53,7 @@ class Portal:
         payments: Payments | None = None,
         notices: Notices | None = None,
         statistics: Callable[[], PublicStatistics] | None = None,
+        eapply: EApply | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -77,6 +79,8 @@ class Portal:
         self._notices = notices
         #: 統計: built on first use (``Builder.portal_statistics``).
         self._statistics = statistics
+        #: 申請 (P5), on its own store (the builder closes it).
+        self._eapply = eapply
 
     @property
     def payments(self) -> Payments:
@@ -91,6 +95,13 @@ class Portal:
         if self._notices is None:
             raise PartMissing("this portal has no notices")
         return self._notices
+
+    @property
+    def eapply(self) -> EApply:
+        """申請 (P5): ``PORTAL_PART_MISSING`` if this portal was built without it."""
+        if self._eapply is None:
+            raise PartMissing("this portal has no e-applications")
+        return self._eapply
 
     def menu_badges(self, account_id: str) -> dict[str, MenuBadge]:
         """The counts shown beside the menu's entries for a person, by path."""

@@ -66,6 +66,7 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         return response
 
     from openmyna.portal import account
+    from openmyna.portal.eapply import web as eapply
     from openmyna.portal.login import web as login
     from openmyna.portal.notices import web as notices
     from openmyna.portal.payments import pages as payments
@@ -79,5 +80,6 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         *payments.routes(),
         *notices.routes(),
         *statistics.routes(),
+        *eapply.routes(),
         Mount("/static", app=static, name="static"),
     ]
