@@ -18,7 +18,6 @@ import pytest
 from browser import browser, live_server, serious_violations
 
 from openmyna.builder import Builder
-from openmyna.card import CardFile
 from openmyna.clock import FixedClock
 from openmyna.config import PortalSettings, Settings
 from openmyna.platform import Platform
@@ -27,6 +26,7 @@ from openmyna.portal.sessions import COOKIE
 from openmyna.web import create_app
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "portal"))
+from eapply_helpers import demo_card
 from portal_helpers import AUTH_PIN, SIGN_PASSWORD, Holder, authenticate, holder
 
 
@@ -38,9 +38,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Plat
     )
     platform = Platform(Builder(settings, FixedClock(dt.datetime(2026, 4, 1, tzinfo=dt.UTC))))
     who = holder(platform)
-    folder = settings.data_dir / "demo-cards"
-    folder.mkdir()
-    CardFile.create(folder / "yamada-hanako.card", who.card, settings=settings).close()
+    demo_card(platform, who, "yamada-hanako", "山田 花子（申請者）")
     try:
         with live_server(create_app(platform)) as url:
             yield url, platform, who
@@ -75,7 +73,7 @@ def _wallet(page: Any, secret: str) -> None:
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "デモ用ウォレット"
     _no_violations(page)
-    page.get_by_label("yamada-hanako.card").check()
+    page.get_by_label("山田 花子（申請者）").check()
     page.locator("#secret").fill(secret)
     page.get_by_role("button", name="送信する", exact=False).click()
     page.wait_for_load_state()

@@ -10,9 +10,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 from portal_helpers import AUTH_PIN, SIGN_PASSWORD, Holder
 
-from openmyna.card import CardClient, MemoryTransport, VirtualCard
+from openmyna.card import CardClient, CardFile, MemoryTransport, VirtualCard
 from openmyna.card.eapply_app import read_items, sign_document
 from openmyna.platform import Platform
+from openmyna.portal.login.wallet import DemoCard, cards_dir, read_cards, write_cards
 
 CHILD_ALLOWANCE = "102016-child-allowance-claim"
 MOVE_OUT = "102016-move-out-notice"
@@ -130,3 +131,23 @@ def submitted(client: TestClient, platform: Platform, who: Holder) -> str:
     done = post_cms(client, token, signed(platform, who.card, document_of(client, token)))
     assert done.status_code == 200, done.text
     return draft.rsplit("/", 1)[1]
+
+
+def demo_card(platform: Platform, who: Holder, name: str, label: str) -> DemoCard:
+    """``who``'s card as a demo card of the wallet (its file and its line in cards.json)."""
+    folder = cards_dir(platform.settings)
+    folder.mkdir(exist_ok=True)
+    card = DemoCard(
+        name=name,
+        label_ja=label,
+        label_en=label,
+        role="applicant",
+        age=41,
+        lg_code=who.resident.lg_code,
+        card_id=name,
+        auth_pin=AUTH_PIN,
+        sign_password=SIGN_PASSWORD,
+    )
+    CardFile.create(folder / card.file, who.card, settings=platform.settings).close()
+    write_cards(folder, [*read_cards(folder), card])
+    return card

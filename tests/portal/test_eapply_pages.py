@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from eapply_helpers import (
@@ -13,6 +12,7 @@ from eapply_helpers import (
     CHILD_ALLOWANCE_ANSWERS,
     answer_prefill,
     csrf,
+    demo_card,
     request_prefill,
     request_signature,
     save,
@@ -20,14 +20,14 @@ from eapply_helpers import (
     token_in,
 )
 from fastapi.testclient import TestClient
-from portal_helpers import AUTH_PIN, SIGN_PASSWORD, Holder, holder, login
+from portal_helpers import AUTH_PIN, SIGN_PASSWORD, holder, login
 
 from openmyna.builder import Builder
-from openmyna.card import CardFile
 from openmyna.clock import FixedClock
 from openmyna.config import PortalSettings, Settings
 from openmyna.platform import Platform
 from openmyna.portal.eapply.models import ApplicationStatus
+from openmyna.portal.login.wallet import cards_dir
 from openmyna.web import create_app
 
 
@@ -123,15 +123,6 @@ def demo(settings: Settings, clock: FixedClock) -> Iterator[tuple[Platform, Test
         built.close()
 
 
-def _card_file(platform: Platform, who: Holder, name: str) -> Path:
-    folder = platform.settings.data_dir / "demo-cards"
-    folder.mkdir(exist_ok=True)
-    path = folder / name
-    CardFile.create(path, who.card, settings=platform.settings).close()
-    (folder / "README.txt").write_text("who is who")  # not a card: not listed
-    return path
-
-
 def test_the_wallet_is_off_outside_the_demo(client: TestClient, platform: Platform) -> None:
     login(platform, client, holder(platform).card)
     token = request_prefill(client, start(client))
@@ -144,18 +135,19 @@ def test_the_demo_wallet_reads_and_signs_with_a_card_file(
 ) -> None:
     platform, client = demo
     who = holder(platform)
-    _card_file(platform, who, "hanako.card")
+    demo_card(platform, who, "yamada-hanako", "山田 花子（申請者）")
+    (cards_dir(platform.settings) / "stray.card").write_bytes(b"not listed")
     login(platform, client, who.card)
     draft = start(client)
     page = client.post(f"{draft}/prefill", data={"csrf_token": csrf(client), "consent": "yes"})
     token = re.search(r'href="/services/wallet/([^"]+)"', page.text)
     assert token
     wallet = client.get(f"/services/wallet/{token.group(1)}").text
-    assert "hanako.card" in wallet
-    assert "README.txt" not in wallet
+    assert "山田 花子（申請者）" in wallet
+    assert "stray" not in wallet  # only the cards cards.json lists
     assert "個人番号" in wallet  # the claim takes the number: the wallet says it reads it
     wrong = client.post(
-        f"/services/wallet/{token.group(1)}", data={"card": "hanako.card", "secret": "9999"}
+        f"/services/wallet/{token.group(1)}", data={"card": "yamada-hanako", "secret": "9999"}
     )
     assert "暗証番号またはパスワードが違います" in wrong.text
     assert "残り2回" in wrong.text
@@ -164,7 +156,7 @@ def test_the_demo_wallet_reads_and_signs_with_a_card_file(
     )
     assert "カードを選んでください" in sneaky.text
     done = client.post(
-        f"/services/wallet/{token.group(1)}", data={"card": "hanako.card", "secret": AUTH_PIN}
+        f"/services/wallet/{token.group(1)}", data={"card": "yamada-hanako", "secret": AUTH_PIN}
     )
     assert done.status_code == 200
     assert "申請書に送りました" in done.text
@@ -176,7 +168,7 @@ def test_the_demo_wallet_reads_and_signs_with_a_card_file(
     assert sign_token
     signed = client.post(
         f"/services/wallet/{sign_token.group(1)}",
-        data={"card": "hanako.card", "secret": SIGN_PASSWORD},
+        data={"card": "yamada-hanako", "secret": SIGN_PASSWORD},
     )
     assert "受付番号" in signed.text
     [application] = platform.portal.eapply.office.inbox("102016")
@@ -189,14 +181,14 @@ def test_signing_in_the_wallet_with_another_persons_card_is_refused(
 ) -> None:
     platform, client = demo
     who, other = holder(platform), holder(platform, "佐藤", "次郎")
-    _card_file(platform, other, "jiro.card")
+    demo_card(platform, other, "sato-jiro", "佐藤 次郎")
     login(platform, client, who.card)
     draft = start(client)
     answer_prefill(client, who.card, request_prefill(client, draft))
     assert save(client, draft, CHILD_ALLOWANCE_ANSWERS).status_code == 303
     token = request_signature(client, draft)
     refused = client.post(
-        f"/services/wallet/{token}", data={"card": "jiro.card", "secret": SIGN_PASSWORD}
+        f"/services/wallet/{token}", data={"card": "sato-jiro", "secret": SIGN_PASSWORD}
     )
     assert "ログインしている方のカードで署名してください" in refused.text
     assert platform.portal.eapply.office.inbox("102016") == []

@@ -39,11 +39,13 @@ import httpx2
 import typer
 
 from openmyna.card.client import CardClient
+from openmyna.card.errors import PortalUnreachable
 from openmyna.card.layout import CertSlot, KeyRef, PinRef
+from openmyna.card.login import http_client, origin_of
 from openmyna.card.transport import open_transport
 from openmyna.clock import clock_from_setting
 from openmyna.config import load_settings
-from openmyna.errors import InvalidInput, OpenMynaError, Unavailable
+from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.pki.cms import build_detached
 
 #: What a form can take from the text AP, in the card's order.
@@ -97,8 +99,8 @@ def sign_document(
 
 
 def _http() -> httpx2.Client:
-    """The HTTP client (tests hand in the web app's test client)."""
-    return httpx2.Client(timeout=TIMEOUT, follow_redirects=False)
+    """The HTTP client, as the card login's (tests hand in the web app's test client)."""
+    return http_client(TIMEOUT)
 
 
 def _checked_url(url: str) -> str:
@@ -132,8 +134,10 @@ def _exchange(url: str, payload: dict[str, Any] | None = None) -> dict[str, Any]
             if payload is None:
                 return _answer(http.get(url))
             return _answer(http.post(url, json=payload))
-    except httpx2.HTTPError as exc:
-        raise Unavailable("the portal does not answer", reason=type(exc).__name__) from None
+    except httpx2.TransportError as exc:
+        raise PortalUnreachable(
+            "the portal does not answer", origin=origin_of(url), error=type(exc).__name__
+        ) from None
 
 
 def _secret(from_stdin: bool, prompt: str) -> str:

@@ -8,9 +8,10 @@ sign-application`` are such apps (``openmyna.card.eapply_app``).
 
 The demo wallet (``/services/wallet/{token}``, only when ``Settings.portal.demo_wallet`` is
 on, as ``openmyna demo`` sets it) stands in for the holder's phone: pick one of the demo
-cards under ``$OPENMYNA_DATA_DIR/demo-cards/``, type its PIN or password, and the wallet
-reads or signs with that card through ``CardClient`` and the same card code as the app,
-and answers the same request.
+cards the login's wallet lists (``Portal.wallet``, ``portal.login.wallet``: the card files
+under ``$OPENMYNA_DATA_DIR/demo-cards/`` and their ``cards.json``), type its PIN or
+password, and the wallet reads or signs with that card through ``CardClient`` and the same
+card code as the app (``card.eapply_app``), and answers the same request.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -28,18 +27,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from openmyna.card import CardClient
+from openmyna.card import CardClient, CardFile, MemoryTransport
 from openmyna.card.eapply_app import read_items, sign_document
-from openmyna.card.transport import open_transport
 from openmyna.errors import NotFound, OpenMynaError
 from openmyna.portal.eapply.errors import CardAnswerInvalid
 from openmyna.portal.eapply.models import CardRequestKind, CardTask, PrefillItems
 from openmyna.portal.eapply.web import PayloadTooLarge, eapply_of
-from openmyna.portal.pages import PageDep, PageRoute, same_origin
+from openmyna.portal.login.wallet import DemoWallet
+from openmyna.portal.pages import Page, PageDep, PageRoute, same_origin
 
 MAX_ANSWER_BYTES = 64 * 1024
-DEMO_CARDS = "demo-cards"
-_CARD_MAGIC = b"OMYNACRD"
 
 
 class PrefillBody(BaseModel):
@@ -114,34 +111,10 @@ def _cms(body: object) -> bytes:
         raise CardAnswerInvalid("the signature is not a base64 CMS") from None
 
 
-@dataclass(frozen=True)
-class DemoCard:
-    """A demo card file the wallet can use."""
-
-    name: str
-    path: Path
-
-
-def demo_cards(data_dir: Path) -> list[DemoCard]:
-    """The card files under ``data_dir/demo-cards/`` (other files there are ignored)."""
-    folder = data_dir / DEMO_CARDS
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in sorted(folder.iterdir()):
-        try:
-            with path.open("rb") as fh:
-                is_card = path.is_file() and fh.read(len(_CARD_MAGIC)) == _CARD_MAGIC
-        except OSError:
-            continue
-        if is_card:
-            found.append(DemoCard(path.name, path))
-    return found
-
-
-def _data_dir(request: Request) -> Path:
-    data_dir: Path = request.app.state.platform.settings.data_dir
-    return data_dir
+def _demo(page: Page) -> DemoWallet:
+    if page.portal.wallet is None:  # only while the demo runs (PortalSettings.demo_wallet)
+        raise NotFound("no such page")
+    return page.portal.wallet
 
 
 def routes() -> list[Any]:
@@ -170,14 +143,13 @@ def routes() -> list[Any]:
 
     pages = APIRouter(route_class=PageRoute)
 
-    def wallet_page(page: PageDep, token: str, **extra: Any) -> HTMLResponse:
-        eapply = eapply_of(page.request)
-        task = eapply.cards.task(token)
+    def wallet_page(page: Page, demo: DemoWallet, token: str, **extra: Any) -> HTMLResponse:
+        task = eapply_of(page.request).cards.task(token)
         return page.render(
             "eapply/wallet.html",
             task=task,
             token=token,
-            cards=demo_cards(_data_dir(page.request)),
+            cards=demo.cards(),
             kinds=CardRequestKind,
             **extra,
         )
@@ -185,9 +157,7 @@ def routes() -> list[Any]:
     @pages.get("/services/wallet/{token}", response_class=HTMLResponse, tags=["portal"])
     def wallet(page: PageDep, token: str) -> Response:
         """The demo wallet: what the page asks, a demo card to pick, its PIN to type."""
-        if not page.portal.settings.demo_wallet:
-            raise NotFound("no such page")  # the demo wallet runs only in the demo
-        return wallet_page(page, token)
+        return wallet_page(page, _demo(page), token)
 
     @pages.post("/services/wallet/{token}", response_class=HTMLResponse, tags=["portal"])
     def wallet_answer(
@@ -197,18 +167,15 @@ def routes() -> list[Any]:
         secret: Annotated[str, Form(max_length=32)] = "",
     ) -> Response:
         """The demo wallet reads or signs with the chosen card and answers the request."""
-        if not page.portal.settings.demo_wallet:
-            raise NotFound("no such page")  # the demo wallet runs only in the demo
+        demo = _demo(page)
         same_origin(page.request)
         eapply = eapply_of(page.request)
         task = eapply.cards.task(token)
-        chosen = {c.name: c for c in demo_cards(_data_dir(page.request))}.get(card)
-        if chosen is None:
-            return wallet_page(page, token, error="NO_CARD")
         try:
-            with CardClient(
-                open_transport(str(chosen.path), settings=page.request.app.state.platform.settings)
-            ) as client:
+            chosen = demo.card(card)
+            path = demo.directory / chosen.file
+            with CardFile.open(path, settings=demo.settings) as opened:
+                client = CardClient(MemoryTransport(opened.card))
                 client.require_my_number_card()
                 if task.kind is CardRequestKind.PREFILL:
                     items = read_items(client, secret, task.items)
@@ -221,7 +188,9 @@ def routes() -> list[Any]:
                     reference = eapply.cards.answer_signature(token, cms).reference
         except OpenMynaError as exc:
             tries = exc.context.get("tries_left")
-            return wallet_page(page, token, error=exc.code, tries_left=tries, chosen=card)
+            return wallet_page(
+                page, demo, token, error=exc.code, tries_left=tries, chosen=card, status=400
+            )
         return page.render("eapply/wallet_done.html", task=task, reference=reference)
 
     return [*api.routes, *pages.routes]
