@@ -128,6 +128,8 @@ def test_the_wallet_is_off_outside_the_demo(client: TestClient, platform: Platfo
     token = request_prefill(client, start(client))
     assert client.get(f"/services/wallet/{token}").status_code == 404
     assert client.post(f"/services/wallet/{token}", data={"card": "x"}).status_code == 404
+    served = {getattr(r, "path", "") for r in client.app.routes}  # type: ignore[attr-defined]
+    assert "/services/wallet/{token}" not in served  # not even served outside the demo
 
 
 def test_the_demo_wallet_reads_and_signs_with_a_card_file(

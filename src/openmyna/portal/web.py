@@ -80,6 +80,6 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         *payments.routes(),
         *notices.routes(),
         *statistics.routes(),
-        *eapply.routes(),
+        *eapply.routes(wallet=demo_wallet),
         Mount("/static", app=static, name="static"),
     ]

@@ -117,8 +117,8 @@ def _demo(page: Page) -> DemoWallet:
     return page.portal.wallet
 
 
-def routes() -> list[Any]:
-    """The card endpoints (JSON) and the demo wallet's pages."""
+def routes(*, wallet: bool = False) -> list[Any]:
+    """The card endpoints (JSON) and, with ``wallet`` (the demo only), the wallet's pages."""
     api = APIRouter()
 
     @api.get("/services/card/{token}", tags=["portal"])
@@ -155,7 +155,7 @@ def routes() -> list[Any]:
         )
 
     @pages.get("/services/wallet/{token}", response_class=HTMLResponse, tags=["portal"])
-    def wallet(page: PageDep, token: str) -> Response:
+    def wallet_form(page: PageDep, token: str) -> Response:
         """The demo wallet: what the page asks, a demo card to pick, its PIN to type."""
         return wallet_page(page, _demo(page), token)
 
@@ -193,4 +193,4 @@ def routes() -> list[Any]:
             )
         return page.render("eapply/wallet_done.html", task=task, reference=reference)
 
-    return [*api.routes, *pages.routes]
+    return [*api.routes, *(pages.routes if wallet else [])]

@@ -233,8 +233,8 @@ async def _posted_form(request: Request, attachments: int) -> Any:
     )
 
 
-def routes() -> list[Any]:
-    """The pages of 申請 (P5); the card endpoints and the wallet come from ``wallet``."""
+def routes(*, wallet: bool = False) -> list[Any]:
+    """The pages of 申請 (P5); the card endpoints, and the wallet in the demo, from ``wallet``."""
     from openmyna.portal.eapply.wallet import routes as card_routes
 
     router = APIRouter(route_class=PageRoute)
@@ -489,7 +489,7 @@ def routes() -> list[Any]:
         draft = eapply.drafts.start(session.account_id, service.service_id)
         return page.redirect(f"/services/drafts/{draft.draft_id}")
 
-    return [*card_routes(), *router.routes]
+    return [*card_routes(wallet=wallet), *router.routes]
 
 
 def _is_number_input(form: Any, key: str) -> bool:
