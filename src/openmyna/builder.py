@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from openmyna.pki import Jpki
     from openmyna.portal.notices import Notices
     from openmyna.portal.notices.service import CodeTranslator
+    from openmyna.portal.backoffice.service import BackOffice
     from openmyna.portal.service import Portal
     from openmyna.portal.statistics import PublicStatistics
     from openmyna.registry import IdentityIndex, Registries
@@ -283,6 +284,26 @@ class Builder:
                 self.settings.portal,
             ),
             lambda _s: None,  # holds no connection of its own
+        )
+
+    def backoffice(self) -> BackOffice:
+        """The portal's back office for municipality staff: the staff register and its steps."""
+        from openmyna.portal.backoffice.service import BackOffice
+        from openmyna.portal.backoffice.tables import BACKOFFICE_BODY, BACKOFFICE_KIND
+        from openmyna.store import open_store
+
+        portal = self.portal()
+        return self._once(
+            "backoffice",
+            lambda: BackOffice(
+                open_store(self.settings, BACKOFFICE_KIND, BACKOFFICE_BODY),
+                self.clock,
+                self.settings,
+                registries=self.registries,
+                cards=self.cards,
+                accounts=portal.accounts,
+            ),
+            lambda b: b.close(),
         )
 
     # --- the Information Provision Network -------------------------------------------------

@@ -70,6 +70,7 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
     from openmyna.portal.notices import web as notices
     from openmyna.portal.payments import pages as payments
     from openmyna.portal.statistics import web as statistics
+    from openmyna.portal.backoffice import web as backoffice
 
     static = StaticFiles(directory=str(files("openmyna.portal").joinpath("static")))
     return [
@@ -79,5 +80,6 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         *payments.routes(),
         *notices.routes(),
         *statistics.routes(),
+        *backoffice.routes(),
         Mount("/static", app=static, name="static"),
     ]
