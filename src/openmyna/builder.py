@@ -33,9 +33,9 @@ if TYPE_CHECKING:
     from openmyna.network.records import ExchangeRecords
     from openmyna.numbers import NumberingAuthority
     from openmyna.pki import Jpki
+    from openmyna.portal.backoffice.service import BackOffice
     from openmyna.portal.notices import Notices
     from openmyna.portal.notices.service import CodeTranslator
-    from openmyna.portal.backoffice.service import BackOffice
     from openmyna.portal.service import Portal
     from openmyna.portal.statistics import PublicStatistics
     from openmyna.registry import IdentityIndex, Registries

@@ -66,11 +66,11 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         return response
 
     from openmyna.portal import account
+    from openmyna.portal.backoffice import web as backoffice
     from openmyna.portal.login import web as login
     from openmyna.portal.notices import web as notices
     from openmyna.portal.payments import pages as payments
     from openmyna.portal.statistics import web as statistics
-    from openmyna.portal.backoffice import web as backoffice
 
     static = StaticFiles(directory=str(files("openmyna.portal").joinpath("static")))
     return [
