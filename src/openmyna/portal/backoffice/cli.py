@@ -15,7 +15,6 @@ the identity index holds for the card's holder.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -25,11 +24,12 @@ from rich.console import Console
 from rich.table import Table
 
 from openmyna.builder import Builder
-from openmyna.card import CardClient, KeyRef, open_transport
+from openmyna.card import CardClient, open_transport
 from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.operator import operator_configured, require_operator
-from openmyna.pki import CertKind, RevocationChecker, Verifier
 from openmyna.pki.verify import AuthResult
+from openmyna.portal.accounts import Account
+from openmyna.portal.backoffice.enrol import holder_account, holder_name
 from openmyna.portal.backoffice.staff import OPERATOR, Role, StaffMember
 from openmyna.registry import validate_lg_code
 
@@ -78,29 +78,11 @@ def _installation() -> Iterator[Builder]:
         yield parts
 
 
-def _verified(parts: Builder, reader: str) -> AuthResult:
-    """The card signs a fresh challenge with its auth key; the JPKI verifier checks it."""
-    client = CardClient(open_transport(reader, settings=parts.settings))
-    try:
-        client.require_my_number_card()
-        certificate = client.auth_certificate()
+def _verified(parts: Builder, reader: str) -> tuple[AuthResult, Account]:
+    """The card at ``reader`` proves its holder (PIN at a hidden prompt); their account."""
+    with CardClient(open_transport(reader, settings=parts.settings)) as client:
         pin: str = typer.prompt("Staff member's auth PIN (4 digits)", hide_input=True)
-        challenge = secrets.token_bytes(32)
-        signature = client.sign(KeyRef.AUTH, pin, data=challenge)
-    finally:
-        client.close()
-    jpki = parts.jpki(follow_events=True)
-    verifier = Verifier(
-        {k: jpki.ca_certificate(k) for k in CertKind},
-        parts.clock,
-        revocation=RevocationChecker(parts.clock, ocsp_fetch=jpki.ocsp_fetcher()),
-    )
-    return verifier.verify_auth(certificate, challenge, signature)
-
-
-def _holder_name(parts: Builder, verified: AuthResult) -> str:
-    record = parts.jpki().record(verified.serial)
-    return parts.identity_index().by_resident_code(record.resident_code).name
+        return holder_account(parts.portal(), client, pin)
 
 
 def _line(m: StaffMember) -> str:
@@ -120,9 +102,8 @@ def grant(
     if reader is None:
         raise InvalidInput("name the staff member's card with --reader")
     with _installation() as parts:
-        verified = _verified(parts, reader)
-        account = parts.portal().accounts.for_login(verified)
-        shown = name or _holder_name(parts, verified)
+        verified, account = _verified(parts, reader)
+        shown = name or holder_name(parts.portal(), verified)
         member = parts.backoffice().staff.grant(lg_code, account.account_id, chosen, shown, by=None)
     _console().print(f"granted: {_line(member)}", markup=False)
 
@@ -158,7 +139,7 @@ def revoke(
         raise InvalidInput("name the staff member by --account or by --reader")
     with _installation() as parts:
         if reader is not None:
-            account = parts.portal().accounts.for_login(_verified(parts, reader)).account_id
+            account = _verified(parts, reader)[1].account_id
         assert account is not None
         try:
             ended = parts.backoffice().staff.revoke(lg_code, account, by=None)
