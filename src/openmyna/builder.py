@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from openmyna.network.records import ExchangeRecords
     from openmyna.numbers import NumberingAuthority
     from openmyna.pki import Jpki
+    from openmyna.portal.backoffice.service import BackOffice
     from openmyna.portal.eapply.service import EApply
     from openmyna.portal.notices import Notices
     from openmyna.portal.notices.service import CodeTranslator
@@ -319,6 +320,26 @@ class Builder:
             )
 
         return self._once("portal_eapply", build, lambda e: e.close())
+
+    def backoffice(self) -> BackOffice:
+        """The portal's back office for municipality staff: the staff register and its steps."""
+        from openmyna.portal.backoffice.service import BackOffice
+        from openmyna.portal.backoffice.tables import BACKOFFICE_BODY, BACKOFFICE_KIND
+        from openmyna.store import open_store
+
+        portal = self.portal()
+        return self._once(
+            "backoffice",
+            lambda: BackOffice(
+                open_store(self.settings, BACKOFFICE_KIND, BACKOFFICE_BODY),
+                self.clock,
+                self.settings,
+                registries=self.registries,
+                cards=self.cards,
+                accounts=portal.accounts,
+            ),
+            lambda b: b.close(),
+        )
 
     # --- the Information Provision Network -------------------------------------------------
 

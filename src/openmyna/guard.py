@@ -1,11 +1,19 @@
-"""The HTTP edge of personal data: routes that return it want the operator's bearer token.
+"""The HTTP edge of personal data: routes that return it want the operator or a staff member.
 
-Until the portal brings staff roles, one secret stands for whoever may see personal data:
-the operator token of the settings (``OPENMYNA_OPERATOR_TOKEN``, ``openmyna.operator``), sent
-as ``Authorization: Bearer <token>`` (RFC 6750 §2.1). ``OperatorGuard`` is the FastAPI
-dependency a router of personal-data routes carries (``APIRouter(dependencies=[...])``), so a
-route added to that router cannot leave it out; ``unguarded_routes`` finds any route under a
-personal-data prefix that does, and the web app refuses to start with one.
+Two kinds of caller may see personal data:
+
+- the installation's operator, for scripts: the operator token of the settings
+  (``OPENMYNA_OPERATOR_TOKEN``, ``openmyna.operator``), sent as ``Authorization: Bearer
+  <token>`` (RFC 6750 §2.1) — ``OperatorGuard``;
+- a member of a municipality's staff, logged in to the portal with their own card, with a
+  role at the municipality the route names — ``OperatorOrStaffGuard``, which asks a
+  ``StaffAccess`` (the back office, ``openmyna.portal.backoffice.access``) about a request
+  that carries no bearer token, and takes the operator's path otherwise.
+
+A guard (any ``Guard``) is the FastAPI dependency a router of personal-data routes carries
+(``APIRouter(dependencies=[...])``), so a route added to that router cannot leave it out;
+``unguarded_routes`` finds any route under a personal-data prefix that does, and the web app
+refuses to start with one.
 
 Without the token, or with a wrong one, the answer is 401 problem+json with a
 ``WWW-Authenticate: Bearer`` challenge (RFC 6750 §3, RFC 9110 §11.6.1); with no token
@@ -16,9 +24,9 @@ configured, 503 ``NO_OPERATOR_CONFIGURED``. A guarded answer is never stored by 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Response
+from fastapi import Depends, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -45,19 +53,17 @@ class BearerTokenRequired(OperatorRequired):
         self.http_headers = {"WWW-Authenticate": challenge}
 
 
-class OperatorGuard:
-    """A FastAPI dependency: pass only a request bearing the operator token."""
+class Guard:
+    """What every guard of personal-data routes is (``is_guarded`` looks for one)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    def __call__(
-        self,
-        response: Response,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> None:
-        """Check the bearer token; mark the answer as not to be stored."""
-        response.headers["Cache-Control"] = "no-store"
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        """The check (each guard has its own dependencies)."""
+        raise NotImplementedError
+
+    def _operator(self, credentials: HTTPAuthorizationCredentials | None) -> None:
         presented = credentials.credentials if credentials is not None else None
         try:
             require_operator(self._settings, presented)
@@ -68,14 +74,54 @@ class OperatorGuard:
             ) from None
 
 
+class OperatorGuard(Guard):
+    """A FastAPI dependency: pass only a request bearing the operator token."""
+
+    def __call__(
+        self,
+        response: Response,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> None:
+        """Check the bearer token; mark the answer as not to be stored."""
+        response.headers["Cache-Control"] = "no-store"
+        self._operator(credentials)
+
+
+class StaffAccess(Protocol):
+    """Whether a request comes from a staff member allowed at the route's municipality."""
+
+    def __call__(self, request: Request) -> bool:
+        """True: a staff session with a role there. False: no staff session at all (the
+        operator's path decides). A session without such a role is refused by raising."""
+        ...
+
+
+class OperatorOrStaffGuard(Guard):
+    """A FastAPI dependency: the operator token, or a staff member of the municipality."""
+
+    def __init__(self, settings: Settings, staff: StaffAccess) -> None:
+        super().__init__(settings)
+        self._staff = staff
+
+    def __call__(
+        self,
+        request: Request,
+        response: Response,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> None:
+        """A bearer token is the operator's; without one, the staff session decides."""
+        response.headers["Cache-Control"] = "no-store"
+        if credentials is None and self._staff(request):
+            return
+        self._operator(credentials)
+
+
 def _depends_on_guard(dependant: Dependant) -> bool:
-    return any(
-        isinstance(d.call, OperatorGuard) or _depends_on_guard(d) for d in dependant.dependencies
-    )
+    return any(isinstance(d.call, Guard) or _depends_on_guard(d) for d in dependant.dependencies)
 
 
 def is_guarded(route: BaseRoute) -> bool:
-    """Whether ``route`` runs ``OperatorGuard`` before answering."""
+    """Whether ``route`` runs a ``Guard`` before answering."""
     return isinstance(route, APIRoute) and _depends_on_guard(route.dependant)
 
 

@@ -1,9 +1,10 @@
 """The installation's operator: who may see personal data and run counter operations.
 
-Until the portal brings staff roles, one secret stands for the operator: the token in the
-settings (``OPENMYNA_OPERATOR_TOKEN``). HTTP routes that return personal data want it as
-``Authorization: Bearer <token>``; the CLI's counter operations read it from the operator's
-environment. ``require_operator`` compares in constant time and says nothing about the token.
+One secret stands for the operator, for scripts: the token in the settings
+(``OPENMYNA_OPERATOR_TOKEN``). HTTP routes that return personal data take it as
+``Authorization: Bearer <token>`` (beside a staff session of the portal's back office,
+``openmyna.guard``); the CLI's counter operations and staff commands ask for it at a hidden
+prompt. ``require_operator`` compares in constant time and says nothing about the token.
 """
 
 from __future__ import annotations

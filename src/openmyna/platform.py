@@ -37,6 +37,8 @@ class Platform:
             self.network = builder.network()
             # The citizen portal (its accounts and sessions).
             self.portal = builder.portal()
+            # The portal's back office for municipality staff.
+            self.backoffice = builder.backoffice()
         except BaseException:
             builder.close()
             raise

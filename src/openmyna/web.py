@@ -3,8 +3,9 @@
 Errors of every route are problem+json (``openmyna.problems``). ``endpoints(app)`` lists what
 the app serves from its mounted routes, for the landing page and ``openmyna serve``.
 
-Routes under ``PERSONAL_DATA_PREFIXES`` return personal data: each carries the operator
-guard (``openmyna.guard``), and the app refuses to be built with one that does not. Public
+Routes under ``PERSONAL_DATA_PREFIXES`` return personal data: each carries a guard
+(``openmyna.guard``: the operator token, or a staff session with a role at the route's
+municipality), and the app refuses to be built with one that does not. Public
 routes (the landing page, health, municipality names and counts, the allow-list, agencies,
 OCSP and CRLs) serve nothing about a person. ``refuse_unprotected_exposure`` keeps
 ``openmyna serve`` from offering personal data beyond this machine with no operator token.
@@ -29,7 +30,7 @@ from starlette.routing import Route
 from openmyna import __version__, problems
 from openmyna.config import Settings
 from openmyna.errors import InvalidInput, NotFound, OpenMynaError
-from openmyna.guard import OperatorGuard, unguarded_routes
+from openmyna.guard import OperatorOrStaffGuard, unguarded_routes
 from openmyna.network.agencies import AgencyKind
 from openmyna.operator import MIN_TOKEN_LENGTH, operator_configured
 from openmyna.pki import CertKind
@@ -49,14 +50,14 @@ _FRAMEWORK_ROUTES = {
 }
 
 
-#: Paths that return personal data: every route under them needs the operator token, except
-#: those in ``PUBLIC_PATHS`` (which serve counts and names of places, not of people).
+#: Paths that return personal data: every route under them needs the operator token or a
+#: staff role, except those in ``PUBLIC_PATHS`` (which serve counts and names of places).
 PERSONAL_DATA_PREFIXES = ("/api/registry/",)
 PUBLIC_PATHS = frozenset({"/api/registry/municipalities"})
 
 
 class UnguardedRoute(OpenMynaError):
-    """A route under a personal-data prefix lacks the operator guard (a programming error)."""
+    """A route under a personal-data prefix lacks a guard (a programming error)."""
 
     code = "UNGUARDED_PERSONAL_ROUTE"
     http_status = 500
@@ -169,23 +170,25 @@ def create_app(platform: Platform) -> FastAPI:
         return _landing_page(platform, endpoints(request.app))
 
     from openmyna.pki.api import routes as pki_routes
+    from openmyna.portal.backoffice.access import StaffApiAccess
     from openmyna.portal.web import routes as portal_routes
     from openmyna.registry.api import routes as registry_routes
 
     # Each domain's routes go straight into the app's route list (not include_router, which
     # newer FastAPI keeps as an opaque branch), so ``endpoints`` sees every one of them.
-    operator = OperatorGuard(platform.settings)
-    app.router.routes.extend(registry_routes(platform.registries, operator))
+    staff = StaffApiAccess(platform.backoffice, platform.portal.sessions)
+    guard = OperatorOrStaffGuard(platform.settings, staff)
+    app.router.routes.extend(registry_routes(platform.registries, guard))
     app.router.routes.extend(pki_routes(platform.jpki))
     app.state.portal = platform.portal
     app.state.network = platform.network
+    app.state.backoffice = platform.backoffice
+    app.state.staff_member = platform.backoffice.is_staff  # the menu's back-office entry
     app.router.routes.extend(portal_routes(demo_wallet=platform.settings.portal.demo_wallet))
     _network_routes(app, platform)
     unguarded = unguarded_routes(app.routes, PERSONAL_DATA_PREFIXES, PUBLIC_PATHS)
     if unguarded:
-        raise UnguardedRoute(
-            "personal-data routes without the operator guard", paths=", ".join(unguarded)
-        )
+        raise UnguardedRoute("personal-data routes without a guard", paths=", ".join(unguarded))
     return app
 
 

@@ -3,9 +3,10 @@
 A counter operation changes a person's card on the strength of the holder standing at the
 counter: issuing a card to a registered resident (交付), resetting a PIN (暗証番号の初期化),
 lifting a loss suspension (一時停止の解除), the continued-use step after a move (継続利用) and
-taking a card back (返納). Until the portal brings staff roles, the operator is authenticated
-by the installation's operator token (``openmyna.operator``); this module holds what is
-recorded with it: the operator's name and the documents, from a fixed list.
+taking a card back (返納). At the CLI the operator is authenticated by the installation's
+operator token (``openmyna.operator``); in the portal's back office, by the clerk's session
+and role (``openmyna.portal.backoffice``). This module holds what is recorded with either:
+who did it and the documents, from a fixed list.
 
 The list and the rule follow the municipalities' published counter rules for the card: one
 photo document issued by a public office (区分A) is enough, otherwise two of the others

@@ -9,7 +9,8 @@ real JPKI issuer, into a card file under ``$OPENMYNA_DATA_DIR/demo-cards/``):
 - a town resident of 15–17 (a minor who holds a signature certificate);
 - an elderly town resident (75 or over);
 - a staff member of municipality B (神戸市), where the family applies: a working-age
-  resident there, for the back office's staff login (the staff register grants the role).
+  resident there, for the back office's staff login: the staff register grants the card's
+  account the administrator's role at B (``portal.backoffice``).
 
 ``cards.json`` lists who each is by a label and a role (never the number) with the card id
 and the demo PINs; ``README.txt`` says the same for a person. A second run reuses the cards
@@ -24,9 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from openmyna.card import CardFile, CardNotFound
+from openmyna.card import CardClient, CardFile, CardNotFound, MemoryTransport
 from openmyna.demo.family import FAMILY_FROM, FAMILY_TO, find_family
 from openmyna.law import age_on
+from openmyna.portal.backoffice.enrol import holder_account, holder_name
+from openmyna.portal.backoffice.staff import Role
 from openmyna.portal.login.wallet import (
     README_FILE,
     DemoCard,
@@ -172,7 +175,26 @@ def issue_demo_cards(platform: Platform) -> tuple[Path, list[DemoCard], int]:
     _readme(directory, cards)
     if issued:
         platform.sync_once()  # the card events to the JPKI issuer and the register
+    _staff_roles(platform, directory, cards)
     return directory, cards, issued
+
+
+#: The back-office role the demo's staff member holds at their municipality.
+STAFF_ROLE = Role.ADMINISTRATOR
+
+
+def _staff_roles(platform: Platform, directory: Path, cards: list[DemoCard]) -> None:
+    """Grant the staff card's account its role at its municipality (once)."""
+    for c in cards:
+        if c.role != "staff":
+            continue
+        with CardFile.open(directory / c.file, settings=platform.settings) as f:
+            client = CardClient(MemoryTransport(f.card))
+            verified, account = holder_account(platform.portal, client, c.auth_pin)
+        register = platform.backoffice.staff
+        if register.grant_at(account.account_id, c.lg_code) is None:
+            name = holder_name(platform.portal, verified)
+            register.grant(c.lg_code, account.account_id, STAFF_ROLE, name, by=None)
 
 
 def _readme(directory: Path, cards: list[DemoCard]) -> None:

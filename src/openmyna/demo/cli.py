@@ -57,6 +57,13 @@ def _print_cards(directory: Path, cards: list[DemoCard], issued: int, host: str,
         line = f"  {card.file:<22} PIN {card.auth_pin}  {card.label_ja}"
         console.print(line, markup=False, soft_wrap=True)
     base = f"http://{host}:{port}"
+    for card in (c for c in cards if c.role == "staff"):
+        console.print(
+            f"back office: {card.file} holds the administrator's role at {card.lg_code}:"
+            f" log in with it and open {base}/backoffice",
+            markup=False,
+            soft_wrap=True,
+        )
     example = directory / (cards[0].file if cards else "CARD.card")
     console.print(
         f"log in: open {base}/login and choose the demo wallet ({base}/wallet), or answer the"

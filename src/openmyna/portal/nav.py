@@ -24,6 +24,8 @@ class NavItem:
     label: str
     #: Shown only to a logged-in person.
     login: bool = True
+    #: Shown only to an account holding a back-office role (``portal.backoffice``).
+    staff: bool = False
 
 
 NAV: tuple[NavItem, ...] = (
@@ -36,6 +38,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/proxies", N_("代理人")),
     NavItem("/account", N_("アカウント")),
     NavItem("/statistics", N_("統計"), login=False),
+    NavItem("/backoffice", N_("職員業務"), staff=True),
 )
 
 
@@ -48,7 +51,9 @@ class MenuBadge:
     label: str
 
 
-def visible(served: Iterable[str], *, logged_in: bool) -> list[NavItem]:
-    """The menu entries whose page the app serves, for a visitor or a logged-in person."""
+def visible(served: Iterable[str], *, logged_in: bool, staff: bool = False) -> list[NavItem]:
+    """The menu entries whose page the app serves, for a visitor, a person or staff."""
     paths = set(served)
-    return [n for n in NAV if n.path in paths and (logged_in or not n.login)]
+    return [
+        n for n in NAV if n.path in paths and (logged_in or not n.login) and (staff or not n.staff)
+    ]

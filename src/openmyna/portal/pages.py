@@ -118,6 +118,12 @@ class Page:
         check_csrf(session, presented or self.request.headers.get(CSRF_HEADER))
         return session
 
+    @property
+    def staff(self) -> bool:
+        """Whether the logged-in account holds a back-office role (its menu entry shows)."""
+        check = getattr(self.request.app.state, "staff_member", None)
+        return self.session is not None and check is not None and check(self.session.account_id)
+
     def render(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         """``template`` rendered in the page's language."""
         html = (
@@ -128,7 +134,11 @@ class Page:
                 session=self.session,
                 csrf=self.session.csrf_token if self.session else "",
                 path=self.request.url.path,
-                nav=visible(served_paths(self.request), logged_in=self.session is not None),
+                nav=visible(
+                    served_paths(self.request),
+                    logged_in=self.session is not None,
+                    staff=self.staff,
+                ),
                 badges=self.portal.menu_badges(self.session.account_id) if self.session else {},
                 now=self.portal.clock.now(),
                 **context,

@@ -1,8 +1,9 @@
 """HTTP routes of the registry, under ``/api/registry``.
 
 Public: the municipalities with their counts (no person). Everything else returns personal
-data and wants the operator token (``openmyna.guard.OperatorGuard``, on the router, so that
-no route of it can go without). No resident-record code or individual number travels in a
+data and runs the guard it is given (``openmyna.guard``: the operator token, or a staff
+session with a role at the municipality of the path), on the router, so that no route of it
+can go without. No resident-record code or individual number travels in a
 URL (paths and query strings end up in logs, histories and proxies): a lookup sends the code
 in the request body. Individual numbers are masked, never returned in full.
 """
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import BaseRoute
 
-from openmyna.guard import OperatorGuard
+from openmyna.guard import Guard
 from openmyna.numbers import mask_individual_number
 from openmyna.registry.models import Resident, Status
 from openmyna.registry.registries import Registries
@@ -54,8 +55,8 @@ def _resident_view(r: Resident) -> dict[str, Any]:
     }
 
 
-def routes(registries: Registries, operator: OperatorGuard) -> list[BaseRoute]:
-    """The registry's routes over ``registries``; the personal ones behind ``operator``."""
+def routes(registries: Registries, guard: Guard) -> list[BaseRoute]:
+    """The registry's routes over ``registries``; the personal ones behind ``guard``."""
     api = APIRouter(prefix=PREFIX, tags=["registry"])
 
     @api.get("/municipalities")
@@ -72,7 +73,7 @@ def routes(registries: Registries, operator: OperatorGuard) -> list[BaseRoute]:
         ]
 
     # Every route of this router runs the guard first: a new one cannot leave it out.
-    personal = APIRouter(prefix=PREFIX, tags=["registry"], dependencies=[Depends(operator)])
+    personal = APIRouter(prefix=PREFIX, tags=["registry"], dependencies=[Depends(guard)])
 
     @personal.get("/{lg_code}/residents")
     def residents(
@@ -81,14 +82,14 @@ def routes(registries: Registries, operator: OperatorGuard) -> list[BaseRoute]:
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> dict[str, Any]:
-        """A page of one municipality's residents (numbers masked; operator token)."""
+        """A page of one municipality's residents (numbers masked; operator or staff)."""
         reg = registries.municipality(lg_code)
         rows = reg.list_residents(status=status, limit=limit, offset=offset)
         return {"total": reg.count(status), "items": [_resident_view(r) for r in rows]}
 
     @personal.post("/{lg_code}/residents/lookup")
     def resident(lg_code: str, lookup: ResidentLookup) -> dict[str, Any]:
-        """One resident's current record, or their latest removed record (operator token)."""
+        """One resident's current record, or their latest removed record (operator or staff)."""
         return _resident_view(registries.municipality(lg_code).get(lookup.resident_code))
 
     # The routes themselves, not include_router (newer FastAPI keeps that as an opaque branch).

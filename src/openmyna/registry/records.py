@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import RowMapping, func, select, update
+from sqlalchemy import RowMapping, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from openmyna.registry import rules
 from openmyna.registry.errors import (
     DuplicateResident,
     HouseholdNotFound,
+    InvalidResidentData,
     ResidentNotFound,
     ResidentRemoved,
 )
@@ -40,6 +41,21 @@ from openmyna.registry.models import (
 )
 from openmyna.registry.tables import audit_log, households, outbox, residents
 from openmyna.store import Store
+
+#: Hiragana ぁ..ゖ and katakana ァ..ヶ lie 0x60 apart.
+_KANA_SHIFT = 0x60
+
+
+def _squeezed(text: str | None) -> str:
+    return "".join((text or "").split())  # str.split drops full-width spaces (U+3000) too
+
+
+def _katakana(text: str) -> str:
+    return "".join(chr(ord(c) + _KANA_SHIFT) if "\u3041" <= c <= "\u3096" else c for c in text)
+
+
+def _hiragana(text: str) -> str:
+    return "".join(chr(ord(c) - _KANA_SHIFT) if "\u30a1" <= c <= "\u30f6" else c for c in text)
 
 
 def to_resident(r: RowMapping, lg_code: str) -> Resident:
@@ -249,6 +265,43 @@ class ResidentRecords:
                 .mappings()
                 .all()
             )
+        return [self.resident(r) for r in rows]
+
+    def find(
+        self,
+        *,
+        name: str | None = None,
+        kana: str | None = None,
+        date_of_birth: dt.date | None = None,
+        status: Status | None = Status.CURRENT,
+        limit: int = 50,
+    ) -> list[Resident]:
+        """Records matching part of the name, part of the kana and the date of birth.
+
+        Spaces (half- and full-width) are ignored in the name and kana; kana matches in
+        hiragana or katakana. At least one criterion; ``status`` None finds removed records
+        too. In registration order, at most ``limit``.
+        """
+        q = select(residents)
+        wanted = _squeezed(name)
+        if wanted:
+            q = q.where(
+                (residents.c.family_name + residents.c.given_name).contains(wanted, autoescape=True)
+            )
+        reading = _squeezed(kana)
+        if reading:
+            full = residents.c.family_name_kana + residents.c.given_name_kana
+            forms = {_katakana(reading), _hiragana(reading)}
+            q = q.where(or_(*(full.contains(f, autoescape=True) for f in sorted(forms))))
+        if date_of_birth is not None:
+            q = q.where(residents.c.date_of_birth == date_of_birth)
+        if not (wanted or reading or date_of_birth):
+            raise InvalidResidentData("give part of the name, the kana or the date of birth")
+        if status is not None:
+            q = q.where(residents.c.status == Status(status).value)
+        q = q.order_by(residents.c.record_id).limit(limit)
+        with self.store.transaction() as s:
+            rows = s.execute(q).mappings().all()
         return [self.resident(r) for r in rows]
 
     def count(self, status: Status = Status.CURRENT) -> int:

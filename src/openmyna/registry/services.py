@@ -291,6 +291,20 @@ class MunicipalRegistry:
         """Residents with ``status``, in registration order."""
         return self._records.list_residents(status=status, limit=limit, offset=offset)
 
+    def find(
+        self,
+        *,
+        name: str | None = None,
+        kana: str | None = None,
+        date_of_birth: dt.date | None = None,
+        status: Status | None = Status.CURRENT,
+        limit: int = 50,
+    ) -> list[Resident]:
+        """Records by part of the name or kana and the date of birth (the counter's search)."""
+        return self._records.find(
+            name=name, kana=kana, date_of_birth=date_of_birth, status=status, limit=limit
+        )
+
     def count(self, status: Status = Status.CURRENT) -> int:
         """How many records have ``status``."""
         return self._records.count(status)
