@@ -145,8 +145,9 @@ def test_the_forwarding_setting_by_keyboard(
         assert serious_violations(page) == []
         page.get_by_label("送達サービス demo-post").check()
         page.get_by_role("button", name="保存する").focus()
-        page.keyboard.press("Enter")
-        page.wait_for_load_state()
+        # A key press does not wait for the navigation it starts (a click does): wait for it.
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
         assert "設定を保存しました。" in page.inner_text("main")
         assert page.locator(".link-id").inner_text()
         assert serious_violations(page) == []
