@@ -13,6 +13,8 @@ DEBIAN_PACKAGES=(
     # Pages are tested in Debian's chromium (Playwright drives it); Japanese fonts so that
     # screenshots show the text.
     chromium fonts-noto-cjk
+    # The exchange records' PDF is checked with poppler's pdftotext and pdfinfo.
+    poppler-utils
 )
 
 answers() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }

@@ -240,6 +240,7 @@ class Builder:
                 revocations=jpki,
                 wallet=wallet,
                 eapply=self.portal_eapply(),
+                network=network,
             )
 
         return self._once("portal", build, lambda p: p.close())

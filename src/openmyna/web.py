@@ -181,7 +181,6 @@ def create_app(platform: Platform) -> FastAPI:
     app.router.routes.extend(registry_routes(platform.registries, guard))
     app.router.routes.extend(pki_routes(platform.jpki))
     app.state.portal = platform.portal
-    app.state.network = platform.network
     app.state.backoffice = platform.backoffice
     app.state.staff_member = platform.backoffice.is_staff  # the menu's back-office entry
     app.router.routes.extend(portal_routes(demo_wallet=platform.settings.portal.demo_wallet))

@@ -93,6 +93,9 @@ class _AllowListFile(BaseModel):
         for n, e in enumerate(self.entry):
             if e.affair not in self.affairs:
                 raise ValueError(f"entry {n}: affair {e.affair!r} is not declared in [affairs]")
+            if AgencyKind.PORTAL in (e.requester, e.provider):
+                # The portal asks only for the person themselves (self_information.toml).
+                raise ValueError(f"entry {n}: the portal is not on the allow-list")
             if e.key in seen:
                 raise ValueError(f"entry {n}: duplicate of an earlier entry {e.key}")
             seen.add(e.key)

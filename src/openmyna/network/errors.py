@@ -103,6 +103,12 @@ class HubKeyError(KeyFileError):
 # --- exchange records -------------------------------------------------------------------------
 
 
+class RecordNotFound(NotFound):
+    """No exchange record with that number about this person (or none at all: the same)."""
+
+    code = "RECORD_NOT_FOUND"
+
+
 class InvalidRecord(InvalidInput):
     """An exchange record (or an oversight query) with a malformed field."""
 

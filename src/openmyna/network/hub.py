@@ -43,6 +43,7 @@ from openmyna.network.exchange import (
 from openmyna.network.hub_store import HubStore
 from openmyna.network.netca import HUB_ID, NodeIdentity
 from openmyna.network.records import ExchangeRecords, NewRecord, Outcome
+from openmyna.network.self_information import SelfInformation, default_self_information
 
 
 def _request_digest(req: m.ExchangeRequest) -> str:
@@ -81,6 +82,8 @@ class Hub:
         directory: AgencyDirectory,
         identity: NodeIdentity,
         resolve_key: signing.KeyResolver,
+        *,
+        self_information: SelfInformation | None = None,
     ) -> None:
         if identity.agency_id != HUB_ID:
             raise ValueError("the hub signs with the hub's node identity")
@@ -89,6 +92,8 @@ class Hub:
         self.codes = codes
         self.records = records
         self.allow_list = allow_list
+        #: What the portal may fetch for the person themselves (自己情報, 番号法 附則第6条第3項).
+        self.self_information = self_information or default_self_information()
         self.directory = directory
         self.identity = identity
         self.state = HubStore(records.store, clock)
@@ -246,14 +251,17 @@ class Hub:
         return kept
 
     def _route(self, jobs: list[_Job]) -> None:
-        """Check the allow-list, then translate the requesters' codes to the providers'."""
+        """Check the allow-list (the portal's own list for it), then translate the codes."""
         allowed = []
         for job in jobs:
             req = job.request
             try:
-                self.allow_list.check(
-                    str(job.requester.kind), req.affair, str(job.provider.kind), req.item
+                permits = (
+                    self.self_information
+                    if str(job.requester.kind) == self.self_information.requester_kind
+                    else self.allow_list
                 )
+                permits.check(str(job.requester.kind), req.affair, str(job.provider.kind), req.item)
                 allowed.append(job)
             except NotAllowed as exc:
                 job.outcome, job.error_code = Outcome.NOT_ALLOWED, exc.code

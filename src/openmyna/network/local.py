@@ -15,7 +15,9 @@ exchanges anything pays nothing for the network.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from openmyna.clock import Clock
@@ -24,15 +26,26 @@ from openmyna.errors import OpenMynaError
 from openmyna.network.agencies import Agency, AgencyDirectory
 from openmyna.network.allow_list import AllowList, default_allow_list
 from openmyna.network.codes import IdentityLookup
-from openmyna.network.errors import ProviderUnavailable
+from openmyna.network.errors import ProviderUnavailable, RecordNotFound
 from openmyna.network.exchange import RequestSpec
 from openmyna.network.hub import Hub
 from openmyna.network.item_layout import ItemLayout
+from openmyna.network.layouts import LAYOUTS, latest_version
 from openmyna.network.netca import HUB_ID, NetworkCA
 from openmyna.network.node import AgencyNode
-from openmyna.network.records import ExchangeRecord
+from openmyna.network.records import ExchangeRecord, PersonPage, PersonQuery
+from openmyna.network.self_information import SelfInformation, default_self_information
 
-__all__ = ["LocalNetwork", "RequestSpec"]
+__all__ = ["LocalNetwork", "NetworkNames", "RequestSpec"]
+
+
+@dataclass(frozen=True)
+class NetworkNames:
+    """The Japanese names of the network's agencies, affairs (事務) and items, by id."""
+
+    agencies: Mapping[str, str]
+    affairs: Mapping[str, str]
+    items: Mapping[str, str]
 
 
 class LocalNetwork:
@@ -51,6 +64,8 @@ class LocalNetwork:
         self.clock = clock
         self.allow_list: AllowList = allow_list or default_allow_list()
         self.directory: AgencyDirectory = directory or AgencyDirectory.default()
+        #: What the portal may fetch for the person themselves (自己情報).
+        self.self_information: SelfInformation = default_self_information()
         self._identities = identities
         self._lock = threading.RLock()
         self._ca: NetworkCA | None = None
@@ -197,6 +212,34 @@ class LocalNetwork:
         """
         hub = self.hub
         return hub.records.for_person(hub.codes.person_key(agency_id, code))
+
+    def person_records(self, agency_id: str, code: str, query: PersonQuery) -> PersonPage:
+        """A page of the hub's records about the person ``agency_id`` knows by ``code``.
+
+        How the portal pages a person's やりとり履歴 under its own agency-specific code:
+        newest first, filtered by period, agency and item in the hub's database.
+        """
+        hub = self.hub
+        return hub.records.page_for_person(hub.codes.person_key(agency_id, code), query)
+
+    def person_record(self, agency_id: str, code: str, seq: int) -> ExchangeRecord:
+        """One record about that person; ``RECORD_NOT_FOUND`` if none, or about someone else."""
+        hub = self.hub
+        found = hub.records.one_for_person(hub.codes.person_key(agency_id, code), seq)
+        if found is None:
+            raise RecordNotFound("no such exchange record")
+        return found
+
+    @cached_property
+    def names(self) -> NetworkNames:
+        """The Japanese names of agencies, affairs and items (from the network's data)."""
+        affairs = {k: a.name_ja for k, a in self.allow_list.affairs.items()}
+        affairs[self.self_information.affair] = self.self_information.info.name_ja
+        return NetworkNames(
+            agencies={a.id: a.name for a in self.directory.values()},
+            affairs=affairs,
+            items={i: LAYOUTS[i][latest_version(i)].name_ja for i in LAYOUTS},
+        )
 
     def health(self) -> dict[str, Any]:
         """What is open, without opening anything (no personal data)."""

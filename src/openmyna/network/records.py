@@ -121,6 +121,31 @@ class RecordCount:
 
 
 @dataclass(frozen=True)
+class PersonQuery:
+    """Which of one person's records to read: a period, an agency, an item, a page."""
+
+    #: Records at or after this moment (None: from the first).
+    since: dt.datetime | None = None
+    #: Records before this moment (None: up to the last).
+    until: dt.datetime | None = None
+    #: Records where this agency asked or provided.
+    agency: str | None = None
+    #: Records of this information item.
+    item: str | None = None
+    #: How many records to skip (newest first) and how many to return at most.
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class PersonPage:
+    """A page of one person's records, newest first, and how many match in all."""
+
+    records: tuple[ExchangeRecord, ...]
+    total: int
+
+
+@dataclass(frozen=True)
 class Problem:
     """One finding of ``verify_chain``: where (seq) and what."""
 
@@ -328,6 +353,42 @@ class ExchangeRecords:
         """The records about one person, oldest first (the portal's やりとり履歴)."""
         q = select(exchange_records).where(exchange_records.c.person_key == person_key)
         return self._select(q.order_by(exchange_records.c.seq).limit(limit))
+
+    def page_for_person(self, person_key: str, query: PersonQuery) -> PersonPage:
+        """One page of a person's records, newest first, filtered and counted in the database.
+
+        The filter, the order and the count run on the index (person_key, recorded_at, seq).
+        """
+        if query.offset < 0 or not (0 <= query.limit <= 100_000):
+            raise ValueError("offset must be >= 0 and limit 0-100,000")
+        t = exchange_records
+        where = [t.c.person_key == person_key]
+        if query.since is not None:
+            where.append(t.c.recorded_at >= as_utc(query.since))
+        if query.until is not None:
+            where.append(t.c.recorded_at < as_utc(query.until))
+        if query.agency is not None:
+            where.append((t.c.requester == query.agency) | (t.c.provider == query.agency))
+        if query.item is not None:
+            where.append(t.c.item == query.item)
+        rows = (
+            select(t)
+            .where(*where)
+            .order_by(t.c.recorded_at.desc(), t.c.seq.desc())
+            .offset(query.offset)
+            .limit(query.limit)
+        )
+        with self.store.transaction() as s:
+            total = s.execute(select(func.count()).select_from(t).where(*where)).scalar_one()
+            found = tuple(record_of(r) for r in s.execute(rows)) if query.limit else ()
+        return PersonPage(found, int(total))
+
+    def one_for_person(self, person_key: str, seq: int) -> ExchangeRecord | None:
+        """The record ``seq`` if it is about this person (None otherwise, or if there is none)."""
+        t = exchange_records
+        q = select(t).where(t.c.seq == seq, t.c.person_key == person_key)
+        found = self._select(q)
+        return found[0] if found else None
 
     def _select(self, q: Select[Any]) -> list[ExchangeRecord]:
         with self.store.transaction() as s:

@@ -63,7 +63,17 @@ exchange_records = Table(
     Column("exchange_id", String(64), nullable=True),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    Index(None, "person_key"),
+    # A person's records by time (the portal's やりとり履歴, paged newest first), covering its
+    # filters (agency, item) so that filtering and counting read the index alone: hub_0003.
+    Index(
+        "ix_exchange_records_person_time",
+        "person_key",
+        "recorded_at",
+        "seq",
+        "requester",
+        "provider",
+        "item",
+    ),
     Index(None, "recorded_at"),
 )
 

@@ -22,6 +22,7 @@ from openmyna.portal.sessions import Sessions
 from openmyna.store import Store
 
 if TYPE_CHECKING:
+    from openmyna.network.local import LocalNetwork
     from openmyna.portal.eapply.service import EApply
     from openmyna.portal.notices import Notices
     from openmyna.portal.payments.service import Payments
@@ -54,6 +55,7 @@ class Portal:
         notices: Notices | None = None,
         statistics: Callable[[], PublicStatistics] | None = None,
         eapply: EApply | None = None,
+        network: LocalNetwork | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -81,6 +83,9 @@ class Portal:
         self._statistics = statistics
         #: 申請 (P5), on its own store (the builder closes it).
         self._eapply = eapply
+        #: The Information Provision Network, where the portal is agency ``myna-portal``:
+        #: やりとり履歴 (P2), 自己情報 (P3) and the agencies' names (the builder closes it).
+        self._network = network
 
     @property
     def payments(self) -> Payments:
@@ -102,6 +107,13 @@ class Portal:
         if self._eapply is None:
             raise PartMissing("this portal has no e-applications")
         return self._eapply
+
+    @property
+    def network(self) -> LocalNetwork:
+        """The network (P2, P3): ``PORTAL_PART_MISSING`` if this portal was built without it."""
+        if self._network is None:
+            raise PartMissing("this portal is not connected to the network")
+        return self._network
 
     def menu_badges(self, account_id: str) -> dict[str, MenuBadge]:
         """The counts shown beside the menu's entries for a person, by path."""

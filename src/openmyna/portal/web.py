@@ -71,6 +71,7 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
     from openmyna.portal.login import web as login
     from openmyna.portal.notices import web as notices
     from openmyna.portal.payments import pages as payments
+    from openmyna.portal.records import web as records
     from openmyna.portal.statistics import web as statistics
 
     static = StaticFiles(directory=str(files("openmyna.portal").joinpath("static")))
@@ -79,6 +80,7 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         *account.routes(),
         *login.routes(wallet=demo_wallet),
         *payments.routes(),
+        *records.routes(),
         *notices.routes(),
         *statistics.routes(),
         *eapply.routes(wallet=demo_wallet),

@@ -128,7 +128,4 @@ def _simulated(page: PageDep) -> SimulatedProvider:
 
 def _names(page: PageDep) -> dict[str, str]:
     """Agency names by id (the network's directory), for payees."""
-    network = getattr(page.request.app.state, "network", None)
-    if network is None:
-        return {}
-    return {a.id: a.name for a in network.agencies()}
+    return dict(page.portal.network.names.agencies)
