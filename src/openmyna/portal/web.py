@@ -69,6 +69,7 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
     from openmyna.portal.backoffice import web as backoffice
     from openmyna.portal.eapply import web as eapply
     from openmyna.portal.login import web as login
+    from openmyna.portal.mydata import web as mydata
     from openmyna.portal.notices import web as notices
     from openmyna.portal.payments import pages as payments
     from openmyna.portal.records import web as records
@@ -81,6 +82,7 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         *login.routes(wallet=demo_wallet),
         *payments.routes(),
         *records.routes(),
+        *mydata.routes(),
         *notices.routes(),
         *statistics.routes(),
         *eapply.routes(wallet=demo_wallet),
