@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import enum
 import re
+import typing
 
 import pytest
 from fastapi.testclient import TestClient
 from portal_helpers import Holder, holder, login
+from pydantic import BaseModel
 from records_helpers import KOBE, MAEBASHI, person_key, store_tax
 
 from openmyna.errors import OpenMynaError
 from openmyna.network.errors import ExchangeRefused, ProviderUnavailable
+from openmyna.network.layouts import LAYOUTS
 from openmyna.network.records import Outcome
 from openmyna.platform import Platform
 from openmyna.portal.accounts import PORTAL_AGENCY
+from openmyna.portal.mydata.labels import FIELDS, VALUES
 from openmyna.portal.pages import LANGUAGE_COOKIE
 
 
@@ -189,3 +194,29 @@ def test_the_hub_holds_the_portal_to_its_list(platform: Platform) -> None:
         net.ask(KOBE, kobe, "own_information", "local_tax", provider_agency=MAEBASHI)
     outcomes = [r.outcome for r in net.hub.records.for_person(person_key(platform, who))]
     assert outcomes == [Outcome.NOT_ALLOWED] * 3
+
+
+def _walk(tp: object, fields: set[str], values: set[str]) -> None:
+    for arg in typing.get_args(tp):
+        _walk(arg, fields, values)
+    if typing.get_origin(tp) is typing.Literal:
+        values.update(str(a) for a in typing.get_args(tp))
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        values.update(str(m.value) for m in tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        for name, field in tp.model_fields.items():
+            fields.add(name)
+            _walk(field.annotation, fields, values)
+
+
+def test_every_field_and_value_of_the_layouts_has_a_label() -> None:
+    fields: set[str] = set()
+    values: set[str] = set()
+    for versions in LAYOUTS.values():
+        for layout in versions.values():
+            _walk(layout, fields, values)
+    assert fields
+    assert values
+    assert sorted(fields - set(FIELDS)) == []
+    # 療育手帳's levels A and B are shown as they are printed on it.
+    assert sorted(values - set(VALUES)) == ["A", "B"]

@@ -25,6 +25,7 @@ FIELDS: dict[str, str] = {
     "general": N_("一般扶養親族"),
     "specified": N_("特定扶養親族"),
     "elderly": N_("老人扶養親族"),
+    "under_16": N_("年少扶養親族（16歳未満）"),
     "lg_code": N_("市区町村（団体コード）"),
     "resident_since": N_("住民となった日"),
     "left_on": N_("転出・死亡の日"),
