@@ -136,6 +136,8 @@ def test_pages_newest_first_and_an_oversized_page_shows_the_last(
         ({"since": "1999-12-31"}, "since"),
         ({"since": "2026-05-01", "until": "2026-04-01"}, "until"),
         ({"agency": "no-such-agency"}, "agency"),
+        ({"agency": '"><script>x</script>'}, "agency"),
+        ({"since": "<script>x</script>"}, "since"),
         ({"item": "secret_item"}, "item"),
         ({"page": "abc"}, "page"),
         ({"page": "0"}, "page"),
@@ -155,6 +157,7 @@ def test_malformed_filters_are_refused_clearly(
     assert 'role="alert"' in page.text
     assert 'aria-invalid="true"' in page.text or field == "page"
     assert "Traceback" not in page.text
+    assert "<script>x" not in page.text  # what was typed comes back escaped
 
 
 def test_an_overlong_filter_value_is_refused(client: TestClient, platform: Platform) -> None:

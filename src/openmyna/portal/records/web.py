@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from starlette.routing import BaseRoute
 
 from openmyna.network.errors import RecordNotFound
@@ -25,6 +26,17 @@ from openmyna.portal.records.service import (
     parse_seq,
     rows_of,
 )
+
+
+def _options(choices: list[tuple[str, str]], selected: str | None) -> Markup:
+    """``<option>`` elements for a filter (built in Python: 80 of them on every page)."""
+    return Markup("").join(
+        Markup('<option value="{}"{}>{}</option>').format(
+            value, Markup(" selected") if value == selected else "", label
+        )
+        for value, label in choices
+    )
+
 
 #: Query parameters are short: a date, an agency id, an item id, a page number.
 _MAX_PARAM = 64
@@ -74,9 +86,12 @@ def routes() -> list[BaseRoute]:
         """やりとり履歴: who asked whom for which of the person's information, newest first."""
         history, code = _history(page)
         names = history.names
+        items = sorted(names.items.items(), key=lambda kv: kv[1])
         context: dict[str, Any] = {
-            "agency_choices": [(a, names.agencies[a]) for a in history.agencies()],
-            "item_choices": sorted(names.items.items(), key=lambda kv: kv[1]),
+            "agency_options": _options(
+                [(a, names.agencies[a]) for a in history.agencies()], agency
+            ),
+            "item_options": _options(items, item),
             "limits": {"pdf": PDF_MAX_ROWS, "csv": CSV_MAX_ROWS, "page": PAGE_SIZE},
             "form": {"since": since, "until": until, "agency": agency, "item": item},
         }
