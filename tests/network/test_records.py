@@ -25,6 +25,7 @@ from openmyna.network.records import (
     ExchangeRecords,
     NewRecord,
     Outcome,
+    PersonQuery,
     Problem,
     ProblemKind,
 )
@@ -421,3 +422,37 @@ def test_hex_keys_with_twelve_digits_in_a_row_are_recorded_but_lone_numbers_are_
             outcome=Outcome.PROVIDED,
             person_key="x-123456789012",
         )
+
+
+def test_a_persons_records_paged_filtered_and_counted_in_the_database(
+    records: ExchangeRecords, clock: FixedClock
+) -> None:
+    fill(records, clock, 12)  # A: 9 records (i % 4 != 0), B: 3
+    start = clock.now() - dt.timedelta(seconds=12)  # record i is at start + (i + 1) s
+
+    everything = records.page_for_person(PERSON_A, PersonQuery(limit=4))
+    assert everything.total == 9
+    assert [r.seq for r in everything.records] == [12, 11, 10, 8]  # newest first
+    second = records.page_for_person(PERSON_A, PersonQuery(offset=4, limit=4))
+    assert [r.seq for r in second.records] == [7, 6, 4, 3]
+    beyond = records.page_for_person(PERSON_A, PersonQuery(offset=100))
+    assert (beyond.records, beyond.total) == ((), 9)
+
+    since, until = start + dt.timedelta(seconds=3), start + dt.timedelta(seconds=7)
+    period = records.page_for_person(PERSON_A, PersonQuery(since=since, until=until))
+    assert [r.seq for r in period.records] == [6, 4, 3]  # since included, until excluded
+    nenkin = records.page_for_person(PERSON_A, PersonQuery(agency="nenkin"))
+    assert {r.provider for r in nenkin.records} == {"nenkin"}
+    assert nenkin.total == 3
+    maebashi = records.page_for_person(PERSON_A, PersonQuery(agency="lg-102016"))
+    assert maebashi.total == 9  # as requester or as provider
+    tax = records.page_for_person(PERSON_A, PersonQuery(item="resident_registry"))
+    assert [r.seq for r in tax.records] == [10, 7, 4]
+    counted = records.page_for_person(PERSON_A, PersonQuery(limit=0))
+    assert (counted.records, counted.total) == ((), 9)
+    with pytest.raises(ValueError, match="offset must be"):
+        records.page_for_person(PERSON_A, PersonQuery(offset=-1))
+
+    assert records.one_for_person(PERSON_A, 12) is not None
+    assert records.one_for_person(PERSON_B, 12) is None  # someone else's
+    assert records.one_for_person(PERSON_A, 999) is None

@@ -205,14 +205,6 @@ class LocalNetwork:
         """``to_agency``'s code for the person ``from_agency`` knows by ``code`` (the hub's)."""
         return self.hub.codes.translate(from_agency, code, to_agency)
 
-    def records_for_code(self, agency_id: str, code: str) -> list[ExchangeRecord]:
-        """The hub's exchange records about the person ``agency_id`` knows by ``code``.
-
-        How the portal reads a person's やりとり履歴 under its own agency-specific code.
-        """
-        hub = self.hub
-        return hub.records.for_person(hub.codes.person_key(agency_id, code))
-
     def person_records(self, agency_id: str, code: str, query: PersonQuery) -> PersonPage:
         """A page of the hub's records about the person ``agency_id`` knows by ``code``.
 
