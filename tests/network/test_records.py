@@ -453,6 +453,14 @@ def test_a_persons_records_paged_filtered_and_counted_in_the_database(
     with pytest.raises(ValueError, match="offset must be"):
         records.page_for_person(PERSON_A, PersonQuery(offset=-1))
 
+    # A count is kept while nothing is appended; an append (anyone's) moves the head.
+    records.append_many([entry(20, PERSON_B)])
+    assert records.page_for_person(PERSON_A, PersonQuery(limit=0)).total == 9
+    records.append_many([entry(21, PERSON_A)])
+    assert records.page_for_person(PERSON_A, PersonQuery(limit=0)).total == 10
+    resident = PersonQuery(item="resident_registry", limit=0)  # counted above at 3
+    assert records.page_for_person(PERSON_A, resident).total == 4
+
     assert records.one_for_person(PERSON_A, 12) is not None
     assert records.one_for_person(PERSON_B, 12) is None  # someone else's
     assert records.one_for_person(PERSON_A, 999) is None

@@ -20,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -55,6 +57,8 @@ from openmyna.store import Store, open_store
 
 _TWELVE_DIGITS = re.compile(r"\d{12}")
 _PAGE = 5000
+#: How many counts ``page_for_person`` keeps (person and filter; a few ints each).
+_COUNTS_KEPT = 4096
 
 
 class Outcome(StrEnum):
@@ -224,6 +228,11 @@ class ExchangeRecords:
         self.signer = signer
         self.checkpoint_every = checkpoint_every
         self.clock = clock
+        # Counts of a person's records by filter, valid while the chain head stays where it
+        # was when they were counted (records are only ever appended, and every append moves
+        # the head): paging through one's records counts them once.
+        self._counts: OrderedDict[tuple[Any, ...], int] = OrderedDict()
+        self._counts_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -357,7 +366,10 @@ class ExchangeRecords:
     def page_for_person(self, person_key: str, query: PersonQuery) -> PersonPage:
         """One page of a person's records, newest first, filtered and counted in the database.
 
-        The filter, the order and the count run on the index (person_key, recorded_at, seq).
+        The filter, the order and the count run on the index (person_key, recorded_at, seq,
+        requester, provider, item). The count is kept for the chain head it was made at and
+        made again once the head has moved (the head is read first, so a record appended
+        meanwhile can only make a count larger under a head that is already past).
         """
         if query.offset < 0 or not (0 <= query.limit <= 100_000):
             raise ValueError("offset must be >= 0 and limit 0-100,000")
@@ -379,9 +391,21 @@ class ExchangeRecords:
             .limit(query.limit)
         )
         with self.store.transaction() as s:
-            total = s.execute(select(func.count()).select_from(t).where(*where)).scalar_one()
+            head = s.execute(select(chain_head.c.seq).where(chain_head.c.id == 1)).scalar_one()
+            key = (person_key, query.since, query.until, query.agency, query.item, int(head))
+            with self._counts_lock:
+                total = self._counts.get(key)
+                if total is not None:
+                    self._counts.move_to_end(key)
+            if total is None:
+                counted = select(func.count()).select_from(t).where(*where)
+                total = int(s.execute(counted).scalar_one())
+                with self._counts_lock:
+                    self._counts[key] = total
+                    while len(self._counts) > _COUNTS_KEPT:
+                        self._counts.popitem(last=False)
             found = tuple(record_of(r) for r in s.execute(rows)) if query.limit else ()
-        return PersonPage(found, int(total))
+        return PersonPage(found, total)
 
     def one_for_person(self, person_key: str, seq: int) -> ExchangeRecord | None:
         """The record ``seq`` if it is about this person (None otherwise, or if there is none)."""
