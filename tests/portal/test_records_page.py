@@ -164,6 +164,9 @@ def test_an_overlong_filter_value_is_refused(client: TestClient, platform: Platf
     _person(platform, client)
     assert client.get("/records", params={"agency": "x" * 5000}).status_code == 400
     assert client.get("/records/export.csv", params={"item": "x" * 5000}).status_code == 400
+    bad_export = client.get("/records/export.pdf", params={"since": "2026-02-30"})
+    assert bad_export.status_code == 400  # the list's form, saying which field
+    assert "期間の開始日を正しく入力してください" in bad_export.text
 
 
 def test_one_record_and_another_persons_is_the_same_not_found(

@@ -70,6 +70,28 @@ def _filter(
     )
 
 
+def _list_page(page: Page, filters: tuple[str | None, ...], number: str | None) -> Response:
+    """The list with its filter form: one page of records, or the form and what is wrong."""
+    history, code = _history(page)
+    since, until, agency, item = filters
+    names = history.names
+    items = sorted(names.items.items(), key=lambda kv: kv[1])
+    context: dict[str, Any] = {
+        "agency_options": _options([(a, names.agencies[a]) for a in history.agencies()], agency),
+        "item_options": _options(items, item),
+        "limits": {"pdf": PDF_MAX_ROWS, "csv": CSV_MAX_ROWS, "page": PAGE_SIZE},
+        "form": {"since": (since or "")[:_MAX_PARAM], "until": (until or "")[:_MAX_PARAM]},
+    }
+    try:
+        chosen = _filter(history, since, until, agency, item)
+        listing = history.page(code, chosen, parse_page(_short(number)))
+    except InvalidRecordFilter as exc:
+        field = str(exc.context.get("field") or "")
+        return page.render("records/list.html", status=400, listing=None, problem=field, **context)
+    rows = rows_of(listing.records, names, translations(page.language).gettext)
+    return page.render("records/list.html", listing=listing, rows=rows, problem=None, **context)
+
+
 def routes() -> list[BaseRoute]:
     """The records pages."""
     router = APIRouter(route_class=PageRoute)
@@ -84,31 +106,14 @@ def routes() -> list[BaseRoute]:
         number: Annotated[str | None, Query(alias="page")] = None,
     ) -> Response:
         """やりとり履歴: who asked whom for which of the person's information, newest first."""
-        history, code = _history(page)
-        names = history.names
-        items = sorted(names.items.items(), key=lambda kv: kv[1])
-        context: dict[str, Any] = {
-            "agency_options": _options(
-                [(a, names.agencies[a]) for a in history.agencies()], agency
-            ),
-            "item_options": _options(items, item),
-            "limits": {"pdf": PDF_MAX_ROWS, "csv": CSV_MAX_ROWS, "page": PAGE_SIZE},
-            "form": {"since": since, "until": until, "agency": agency, "item": item},
-        }
-        try:
-            chosen = _filter(history, since, until, agency, item)
-            listing = history.page(code, chosen, parse_page(_short(number)))
-        except InvalidRecordFilter as exc:
-            field = str(exc.context.get("field") or "")
-            return page.render(
-                "records/list.html", status=400, listing=None, problem=field, **context
-            )
-        rows = rows_of(listing.records, history.names, translations(page.language).gettext)
-        return page.render("records/list.html", listing=listing, rows=rows, problem=None, **context)
+        return _list_page(page, (since, until, agency, item), number)
 
     def export(page: Page, kind: str, filters: tuple[str | None, ...]) -> Response:
         history, code = _history(page)
-        chosen = _filter(history, *filters)
+        try:
+            chosen = _filter(history, *filters)
+        except InvalidRecordFilter:
+            return _list_page(page, filters, None)
         cap = CSV_MAX_ROWS if kind == "csv" else PDF_MAX_ROWS
         try:
             records = history.for_export(code, chosen, cap)
