@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from openmyna.network.records import ExchangeRecords
     from openmyna.numbers import NumberingAuthority
     from openmyna.pki import Jpki
+    from openmyna.portal.backoffice.applications import ApplicationDesk
     from openmyna.portal.backoffice.service import BackOffice
     from openmyna.portal.eapply.service import EApply
     from openmyna.portal.notices import Notices
@@ -339,6 +340,23 @@ class Builder:
                 accounts=portal.accounts,
             ),
             lambda b: b.close(),
+        )
+
+    def application_desk(self) -> ApplicationDesk:
+        """The back office's e-applications: inbox, 受付, 決定 and its notice, over the network."""
+        from openmyna.portal.backoffice.applications import ApplicationDesk
+        from openmyna.portal.backoffice.child_allowance import NetworkLocalTax
+
+        portal = self.portal()
+        return self._once(
+            "application_desk",
+            lambda: ApplicationDesk(
+                self.backoffice(),
+                portal.eapply,
+                portal.notices,
+                local_tax=NetworkLocalTax(self.network()),
+            ),
+            lambda _d: None,  # holds no connection of its own
         )
 
     # --- the Information Provision Network -------------------------------------------------

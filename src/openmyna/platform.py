@@ -39,6 +39,8 @@ class Platform:
             self.portal = builder.portal()
             # The portal's back office for municipality staff.
             self.backoffice = builder.backoffice()
+            # Its e-applications: the inbox, the decision and its notice.
+            self.application_desk = builder.application_desk()
         except BaseException:
             builder.close()
             raise

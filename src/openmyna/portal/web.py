@@ -66,6 +66,7 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         return response
 
     from openmyna.portal import account
+    from openmyna.portal.backoffice import application_pages as backoffice_applications
     from openmyna.portal.backoffice import web as backoffice
     from openmyna.portal.eapply import web as eapply
     from openmyna.portal.login import web as login
@@ -82,6 +83,7 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         *notices.routes(),
         *statistics.routes(),
         *eapply.routes(wallet=demo_wallet),
+        *backoffice_applications.routes(),
         *backoffice.routes(),
         Mount("/static", app=static, name="static"),
     ]
