@@ -116,6 +116,8 @@ class ApplicationFile:
     moves_path: str | None
     #: The grade a disaster certificate's decision stated.
     damage_grade: DamageGrade | None
+    #: The names of the staff the history names (``staff:<account id>``).
+    actors: dict[str, str]
 
     @property
     def decision(self) -> StatusChange | None:
@@ -249,6 +251,7 @@ class ApplicationDesk:
                 if decision is not None and application.form_id == disaster.FORM_ID
                 else None
             ),
+            actors={m.actor: m.name for m in self.backoffice.staff.members(lg_code)},
         )
 
     def _signature(self, application: Application) -> SignatureCheck:
