@@ -344,8 +344,8 @@ class Builder:
 
     def application_desk(self) -> ApplicationDesk:
         """The back office's e-applications: inbox, 受付, 決定 and its notice, over the network."""
+        from openmyna.demo.local_tax import ScenarioLocalTax
         from openmyna.portal.backoffice.applications import ApplicationDesk
-        from openmyna.portal.backoffice.child_allowance import NetworkLocalTax
 
         portal = self.portal()
         return self._once(
@@ -354,7 +354,7 @@ class Builder:
                 self.backoffice(),
                 portal.eapply,
                 portal.notices,
-                local_tax=NetworkLocalTax(self.network()),
+                local_tax=ScenarioLocalTax(self.network()),
             ),
             lambda _d: None,  # holds no connection of its own
         )

@@ -266,12 +266,20 @@ def test_form_values_are_shown_escaped(
     client: TestClient, office: TestClient, platform: Platform
 ) -> None:
     script = '<script>alert("x")</script>'
-    answers = {**DISASTER_ANSWERS, "damage.description": f"{script}\n二行目"}
+    answers = {
+        **DISASTER_ANSWERS,
+        "applicant.name": f"山田{script}",
+        "damage.description": f"{script}\n二行目",
+    }
     application_id = submit(client, platform, holder(platform), DISASTER, answers)
     staff(platform, office, Role.CLERK, KOBE)
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
     page = _page(office, KOBE, application_id)
     assert script not in page
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    assert page.count(escaped) == 2
+    inbox = office.get(f"/backoffice/{KOBE}/applications").text
+    assert script not in inbox
+    assert f"山田{escaped}" in inbox
 
 
 def test_the_inbox_filters_and_pages(

@@ -207,7 +207,7 @@ class ApplicationDesk:
             )
             return InboxPage(tuple(found), total, at, pages, wanted, form)
 
-        return self.backoffice._done(
+        return self.backoffice.recorded(
             member,
             "application.inbox",
             step,
@@ -219,7 +219,7 @@ class ApplicationDesk:
     def open(self, session: PortalSession, lg_code: str, application_id: str) -> ApplicationFile:
         """One application to the municipality: what was signed, its signature, its history."""
         member = self.backoffice.require(session, lg_code, Permission.READ_RESIDENTS)
-        return self.backoffice._done(
+        return self.backoffice.recorded(
             member,
             "application.view",
             lambda: self._file(lg_code, application_id),
@@ -284,7 +284,7 @@ class ApplicationDesk:
     ) -> Application:
         """受付: record the receipt (a repeat changes nothing)."""
         member = self.backoffice.require(session, lg_code, Permission.REGISTRY_COUNTER)
-        return self.backoffice._done(
+        return self.backoffice.recorded(
             member,
             "application.receive",
             lambda: self.office.receive(
@@ -327,7 +327,7 @@ class ApplicationDesk:
             )
             return self._notify(done)
 
-        return self.backoffice._done(
+        return self.backoffice.recorded(
             member,
             "application.decide",
             step,
@@ -429,7 +429,7 @@ class ApplicationDesk:
                 masked_number=mask_individual_number(number),
             )
 
-        return self.backoffice._done(
+        return self.backoffice.recorded(
             member,
             LOCAL_TAX_ACTION,
             step,
@@ -440,7 +440,7 @@ class ApplicationDesk:
 
     def _levied_at(self, lg_code: str, individual_number: str) -> str:
         """The municipality that levied the latest resident tax on the claimant (not here)."""
-        registries = self.backoffice._registries()
+        registries = self.backoffice.registries()
         try:
             entry = registries.index.by_individual_number(individual_number)
         except OpenMynaError:

@@ -8,8 +8,10 @@ it obtains A's local-tax information (地方税関係情報) over the network, u
 and the affair ``child_allowance``, and the hub records the exchange like any other.
 
 The exchange is the network's child-allowance scenario (``openmyna.demo.scenario``), now
-driven from the back office: the claimant's number comes from the signed claim (the form
-asks for it, as the paper claim does), B's registry says where they moved in from.
+driven from the back office through ``LocalTaxSource`` (the builder gives it
+``openmyna.demo.local_tax.ScenarioLocalTax``: the portal does not import the demo): the
+claimant's number comes from the signed claim (the form asks for it, as the paper claim
+does), B's registry says where they moved in from.
 
 The income limit (所得制限) and its source: ``income_limit``.
 """
@@ -21,7 +23,6 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from openmyna.errors import Conflict
-from openmyna.network.local import LocalNetwork
 from openmyna.network.local_layouts import LocalTaxInfo
 
 #: The form of the claim (data/forms/child-allowance-claim.toml).
@@ -113,35 +114,6 @@ class LocalTaxSource(Protocol):
     def fetch(self, *, individual_number: str, at_lg_code: str, from_lg_code: str) -> FetchedTax:
         """A's ``local_tax`` for the person, asked by B under ``child_allowance``."""
         ...
-
-
-class NetworkLocalTax:
-    """``LocalTaxSource`` over the network in this process (the network scenario's exchange)."""
-
-    def __init__(self, network: LocalNetwork) -> None:
-        self.network = network
-
-    def fetch(self, *, individual_number: str, at_lg_code: str, from_lg_code: str) -> FetchedTax:
-        """Run the scenario's batch (local tax and resident record) from B to A."""
-        # The scenario's module holds the affair's exchange; imported here, where it is used.
-        from openmyna.demo.scenario import ChildAllowanceApplication, run_child_allowance
-
-        report = run_child_allowance(
-            self.network,
-            ChildAllowanceApplication(
-                individual_number=individual_number,
-                at_lg_code=at_lg_code,
-                previous_lg_code=from_lg_code,
-            ),
-            show_refusal=False,
-        )
-        tax = next(r for r in report.received if r.item == "local_tax")
-        return FetchedTax(
-            local_tax=report.local_tax,
-            exchange_id=tax.exchange_id,
-            also=tuple(r.item for r in report.received if r.item != "local_tax"),
-            recorded_at_hub=any(r.exchange_id == tax.exchange_id for r in report.hub_records),
-        )
 
 
 def fiscal_year_on(today: dt.date) -> int:
