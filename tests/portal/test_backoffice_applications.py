@@ -407,3 +407,45 @@ def test_a_child_allowance_claim_is_approved_only_after_the_income_check(
     )
     assert done.notice_created
     assert done.application.status is ApplicationStatus.APPROVED
+
+
+# --- the rules the decisions show -----------------------------------------------------------
+
+
+def test_the_child_allowance_income_limit_by_month() -> None:
+    from openmyna.portal.backoffice.child_allowance import allowance_month, income_limit
+
+    now = income_limit(dt.date(2026, 5, 1), 3)
+    assert (now.limit, now.ceiling, now.assess(99_000_000)) == (None, None, "no_limit")
+    before = income_limit(dt.date(2024, 9, 1), 3)  # the last month with limits
+    assert (before.limit, before.ceiling) == (7_360_000, 9_720_000)
+    assert [before.assess(i) for i in (7_359_999, 7_360_000, 9_719_999, 9_720_000)] == [
+        "within",
+        "special",
+        "special",
+        "over",
+    ]
+    assert income_limit(dt.date(2024, 9, 1), 7).limit == 8_120_000 + 2 * 380_000
+    assert income_limit(dt.date(2022, 5, 1), 0).ceiling is None  # no 所得上限 before June 2022
+    assert allowance_month(dt.date(2026, 4, 1)) == dt.date(2026, 5, 1)
+    assert allowance_month(dt.date(2026, 12, 31)) == dt.date(2027, 1, 1)
+
+
+def test_the_damage_grades_and_their_record() -> None:
+    from openmyna.portal.backoffice import disaster
+
+    assert [g.name for g in disaster.GRADES] == [
+        "全壊",
+        "大規模半壊",
+        "中規模半壊",
+        "半壊",
+        "準半壊",
+        "準半壊に至らない（一部損壊）",
+    ]
+    for grade in disaster.GRADES:
+        recorded = f"{disaster.GRADE_PREFIX}{grade.name}（{grade.share}）\n備考"
+        assert disaster.grade_in(recorded) == grade
+    assert disaster.grade_in("理由のみ") is None
+    for bad in (None, "", "half-ish"):
+        with pytest.raises(disaster.DamageGradeRequired):
+            disaster.damage_grade(bad)
