@@ -393,8 +393,11 @@ def test_a_child_allowance_claim_is_approved_only_after_the_income_check(
 
     applicant = holder(platform)
     application_id = submit(client, platform, applicant, CHILD_ALLOWANCE, CHILD_ALLOWANCE_ANSWERS)
-    member: Staff = staff(platform, office, Role.SUPERVISOR, MAEBASHI)
+    staff(platform, office, Role.CLERK, MAEBASHI, family="佐藤", given="次郎")
     _receive(office, MAEBASHI, application_id)
+    by_clerk = _post(office, MAEBASHI, application_id, "local-tax")
+    assert by_clerk.status_code == 403  # type: ignore[attr-defined]
+    member: Staff = staff(platform, office, Role.SUPERVISOR, MAEBASHI)
     early = _post(office, MAEBASHI, application_id, "decide", outcome="approved")
     assert early.status_code == 409  # type: ignore[attr-defined]
     assert "LOCAL_TAX_NOT_CHECKED" in early.text  # type: ignore[attr-defined]
