@@ -39,6 +39,8 @@ class Platform:
             self.portal = builder.portal()
             # The portal's back office for municipality staff.
             self.backoffice = builder.backoffice()
+            # The moving one-stop, following the registries' moves on the bus.
+            self.moving = builder.portal_moving()
         except BaseException:
             builder.close()
             raise
