@@ -16,6 +16,7 @@ import pytest
 from browser import browser, live_server, serious_violations
 
 from openmyna.builder import Builder
+from openmyna.card import CardClient, CardFile, MemoryTransport
 from openmyna.clock import FixedClock
 from openmyna.config import PortalSettings, Settings
 from openmyna.platform import Platform
@@ -24,6 +25,7 @@ from openmyna.portal.sessions import COOKIE
 from openmyna.web import create_app
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "portal"))
+from backoffice_helpers import at_the_counter
 from eapply_helpers import MOVE_OUT, demo_card
 from moving_helpers import KOBE, NEW_ADDRESS, with_kobe
 from portal_helpers import AUTH_PIN, MAEBASHI, SIGN_PASSWORD, Holder, authenticate, holder
@@ -103,6 +105,7 @@ def test_the_moving_one_stop_from_both_ends(
     clerk_a = _clerk(platform, MAEBASHI, "鈴木", "一郎")
     clerk_b = _clerk(platform, KOBE, "佐藤", "次郎")
     today = platform.clock.today()
+    card_file = at_the_counter(platform, who, "yamada-hanako-kobe.card")
     with browser() as b:
         # The person: the move-out notice, filled from the card and signed.
         person = _page(b, url, platform, who)
@@ -190,6 +193,16 @@ def test_the_moving_one_stop_from_both_ends(
         main = bb.inner_text("main")
         assert NEW_ADDRESS in main
         _clean(bb)
+        # The card's update at B's card counter (券面記載事項変更), the holder's card read there.
+        assert bb.locator("#card-update").get_attribute("open") is not None
+        assert bb.locator("#update-file").input_value() == "demo-cards/yamada-hanako-kobe.card"
+        bb.get_by_label("本人が入力する暗証番号（券面事項入力補助用、数字4桁）").fill(AUTH_PIN)
+        bb.locator("#update-sign").fill("NEWPASS123")
+        bb.locator("#update-doc-a").select_option("マイナンバーカード")
+        bb.get_by_role("button", name="カードを更新する").click()
+        bb.wait_for_load_state()
+        assert bb.get_by_role("heading", name="カードを更新しました").is_visible()
+        _clean(bb)
 
         # The person sees the move done and the new address.
         person.goto(url + "/moving")
@@ -200,3 +213,6 @@ def test_the_moving_one_stop_from_both_ends(
     arrived = platform.registries.municipality(KOBE).get(who.resident.resident_code)
     assert arrived.is_current
     assert arrived.address == NEW_ADDRESS
+    with CardFile.open(card_file, settings=platform.settings) as f:
+        chip = CardClient(MemoryTransport(f.card)).read_text_data(AUTH_PIN)
+        assert chip.items.address == NEW_ADDRESS
