@@ -35,10 +35,13 @@ def with_kobe(platform: Platform) -> None:
         regs.add_municipality(KOBE)
 
 
-def notice_answers(platform: Platform, planned_on: dt.date | None = None) -> dict[str, str]:
-    """The move-out notice's answers the card does not fill (the notifier moves alone)."""
+def notice_answers(
+    platform: Platform, planned_on: dt.date | None = None, **more: str
+) -> dict[str, str]:
+    """The move-out notice's answers the card does not fill (the notifier, and ``more``)."""
     day = planned_on or platform.clock.today() + dt.timedelta(days=7)
     return {
+        **more,
         "notifier.tel": "0272231111",
         "move.planned_on": day.isoformat(),
         "move.destination": KOBE,
@@ -50,13 +53,17 @@ def notice_answers(platform: Platform, planned_on: dt.date | None = None) -> dic
 
 
 def submit_notice(
-    client: TestClient, platform: Platform, who: Holder, planned_on: dt.date | None = None
+    client: TestClient,
+    platform: Platform,
+    who: Holder,
+    planned_on: dt.date | None = None,
+    more: dict[str, str] | None = None,
 ) -> str:
     """``who`` fills the move-out notice from the card, signs and submits it; its id."""
     with_kobe(platform)
     draft = start(client, MOVE_OUT)
     answer_prefill(client, who.card, request_prefill(client, draft))
-    saved = save(client, draft, notice_answers(platform, planned_on))
+    saved = save(client, draft, notice_answers(platform, planned_on, **(more or {})))
     assert saved.status_code == 303, saved.text
     token = request_signature(client, draft)
     done = post_cms(client, token, signed(platform, who.card, document_of(client, token)))

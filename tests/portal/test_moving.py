@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from backoffice_helpers import Staff, staff
 from fastapi.testclient import TestClient
 from moving_helpers import (
@@ -21,11 +23,16 @@ from moving_helpers import (
 from portal_helpers import MAEBASHI, Holder, holder, login
 
 from openmyna.clock import JST, FixedClock
+from openmyna.config import Settings
+from openmyna.errors import OpenMynaError
 from openmyna.platform import Platform
 from openmyna.portal.backoffice.staff import Role
 from openmyna.portal.eapply.models import ApplicationStatus
 from openmyna.portal.moving.book import PlannedMoveIn
-from openmyna.registry import NoMoveOut
+from openmyna.portal.moving.hours import CounterHours
+from openmyna.portal.moving.tables import MOVING_BODY, MOVING_KIND, metadata
+from openmyna.registry import NewPerson, NoMoveOut, Sex
+from openmyna.store import open_store
 
 
 def _other(client: TestClient) -> TestClient:
@@ -385,3 +392,97 @@ def test_the_special_move_in_needs_the_card_shown(client: TestClient, platform: 
     log = platform.backoffice.staff.entries(KOBE)
     assert any(e.outcome == "SPECIAL_MOVE_IN_NEEDS_CARD" for e in log)
     assert who.resident.lg_code == MAEBASHI
+
+
+def test_the_household_moving_together_moves_out_and_one_not_in_it_stops_it(
+    client: TestClient, platform: Platform
+) -> None:
+    who = holder(platform)
+    maebashi = platform.registries.municipality(MAEBASHI)
+    child = maebashi.move_in_from_abroad(
+        NewPerson("山田", "太郎", "ヤマダ", "タロウ", dt.date(2015, 6, 1), Sex.MALE),
+        on=platform.clock.today(),
+        household_id=who.resident.household_id,
+        relationship="子",
+    )
+    platform.sync_once()
+    login(platform, client, who.card)
+    together = submit_notice(
+        client,
+        platform,
+        who,
+        more={
+            "movers.1.name": "山田　太郎",
+            "movers.1.date_of_birth": "2015-06-01",
+            "movers.1.relationship": "child",
+        },
+    )
+    a = _other(client)
+    staff(platform, a, Role.CLERK, MAEBASHI, family="鈴木", given="一郎")
+    review = a.get(f"/backoffice/moves/{together}").text
+    assert review.count("世帯の記録と一致") == 2
+    assert _record(a, together).status_code == 303  # type: ignore[attr-defined]
+    assert not maebashi.get(child.resident_code).is_current
+    assert len(platform.portal.moving.book.expected_at(KOBE)) == 2
+
+
+def test_a_mover_not_in_the_household_is_refused(client: TestClient, platform: Platform) -> None:
+    who = holder(platform)
+    login(platform, client, who.card)
+    stranger = submit_notice(
+        client,
+        platform,
+        who,
+        more={
+            "movers.1.name": "田中 一郎",
+            "movers.1.date_of_birth": "2010-01-01",
+            "movers.1.relationship": "child",
+        },
+    )
+    a = _other(client)
+    staff(platform, a, Role.CLERK, MAEBASHI, family="鈴木", given="一郎")
+    assert "届出人の世帯に記録がありません" in a.get(f"/backoffice/moves/{stranger}").text
+    refused = a.post(
+        f"/backoffice/moves/{stranger}/record",
+        data={"csrf_token": csrf_of(a, "/backoffice/moves")},
+    )
+    assert refused.status_code == 409
+    assert "MOVER_NOT_IN_HOUSEHOLD" in refused.text
+    assert platform.registries.municipality(MAEBASHI).get(who.resident.resident_code).is_current
+    assert platform.portal.eapply.office.get(MAEBASHI, stranger).status is not (
+        ApplicationStatus.APPROVED
+    )
+
+
+def test_the_migrated_schema_matches_the_tables(settings: Settings) -> None:
+    store = open_store(settings, MOVING_KIND, MOVING_BODY)
+    try:
+        with store.engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(ctx, metadata) == []
+    finally:
+        store.close()
+
+
+def test_the_counter_hours_file_is_checked() -> None:
+    hours = CounterHours.load()
+    assert hours.of(KOBE).capacity == 3
+    assert hours.of(MAEBASHI).capacity == hours.default.capacity
+    assert not hours.default.open_on(dt.date(2026, 4, 4))  # a Saturday
+    assert not hours.default.open_on(dt.date(2026, 12, 30))  # the year end
+    assert len(hours.default.starts(dt.date(2026, 4, 1))) == 17  # 08:30 to 17:00
+    base = (
+        "[default]\nweekdays=[1]\nopens='09:00'\ncloses='10:00'\n"
+        "slot_minutes=30\ncapacity=1\nclosed=[]\n"
+    )
+    assert len(CounterHours.parse(base).default.starts(dt.date(2026, 4, 6))) == 2
+    for bad in (
+        base.replace("closes='10:00'", "closes='08:00'"),
+        base.replace("capacity=1", "capacity=0"),
+        base + "colour='blue'\n",
+        base + '[municipalities."12"]\ncapacity=2\n',
+        "not toml",
+    ):
+        with pytest.raises(OpenMynaError) as refused:
+            CounterHours.parse(bad)
+        assert refused.value.code in ("INVALID_COUNTER_HOURS", "INVALID_LG_CODE")

@@ -57,3 +57,9 @@ class SpecialMoveInNeedsCard(InvalidInput):
     """The special move-in (転入届の特例) is the card holder's: the card must be shown."""
 
     code = "SPECIAL_MOVE_IN_NEEDS_CARD"
+
+
+class MoverNotFound(Conflict):
+    """A person the notice names as moving is not in the notifier's household here."""
+
+    code = "MOVER_NOT_IN_HOUSEHOLD"

@@ -50,6 +50,7 @@ from openmyna.portal.eapply.models import Application, ApplicationStatus, Outcom
 from openmyna.portal.moving.book import MoveBook, NoticeRecord, PlannedMoveIn, Slot, Visit
 from openmyna.portal.moving.errors import (
     MoveNotFound,
+    MoverNotFound,
     NotAMoveOutNotice,
     NoticeDecided,
     NotifierNotResident,
@@ -58,7 +59,7 @@ from openmyna.portal.moving.errors import (
 from openmyna.portal.moving.hours import CounterHours, visit_window
 from openmyna.portal.moving.tables import processed_events
 from openmyna.portal.sessions import PortalSession
-from openmyna.registry import MoveOutCertificate, Registries
+from openmyna.registry import MoveOutCertificate, MunicipalRegistry, Registries, Resident
 from openmyna.store import Store
 
 if TYPE_CHECKING:
@@ -86,6 +87,8 @@ class NoticeReview:
     #: The signer's record at A (from the signature certificate's issuer record).
     resident: ResidentSummary | None
     record: NoticeRecord | None
+    #: Each person the notice names as moving, and their record in the household (or None).
+    movers: tuple[tuple[str, dt.date | None, ResidentSummary | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -249,9 +252,18 @@ class MovingOneStop:
                 r = registry.get(code)
             except OpenMynaError:
                 r = None
+            movers: list[tuple[str, dt.date | None, ResidentSummary | None]] = []
             if r is not None:
                 handle = office.handles.issue(session.session_id, member.lg_code, code)
                 resident = summary_of(handle, r)
+                for name, born, found in self._movers(app, registry, r):
+                    shown = None
+                    if found is not None:
+                        h = office.handles.issue(
+                            session.session_id, member.lg_code, found.resident_code
+                        )
+                        shown = summary_of(h, found)
+                    movers.append((name, born, shown))
             return NoticeReview(
                 application=app,
                 member=member,
@@ -261,6 +273,7 @@ class MovingOneStop:
                 destination=destination,
                 resident=resident,
                 record=self.book.notice(app.application_id),
+                movers=tuple(movers),
             )
 
         return self._logged(
@@ -312,31 +325,75 @@ class MovingOneStop:
             detail="online move-out notice (住民基本台帳法 第24条)",
         )
 
+    @staticmethod
+    def _movers(
+        app: Application, registry: MunicipalRegistry, notifier: Resident
+    ) -> list[tuple[str, dt.date | None, Resident | None]]:
+        """Each person the notice names as moving, matched in the notifier's household.
+
+        A mover is the household member with the same name (spaces ignored) and date of
+        birth; the notifier is one of them whether the notice lists them or not.
+        """
+        listed = app.answers().get("movers")
+        household = registry.household(notifier.household_id).members if notifier.is_current else ()
+        found: list[tuple[str, dt.date | None, Resident | None]] = []
+        for item in listed if isinstance(listed, list) else []:
+            if not isinstance(item, dict):
+                continue
+            name = str(item.get("name", ""))
+            try:
+                born: dt.date | None = dt.date.fromisoformat(str(item.get("date_of_birth")))
+            except ValueError:
+                born = None
+            key = "".join(name.split())
+            match = next(
+                (
+                    m
+                    for m in (notifier, *household)
+                    if "".join(m.name.split()) == key and m.date_of_birth == born
+                ),
+                None,
+            )
+            found.append((name, born, match))
+        return found
+
     def _write_move_out(
         self, member: StaffMember, app: Application, record: NoticeRecord, destination: str
     ) -> None:
         registry = self._registries().municipality(member.lg_code)
         try:
-            r = registry.get(record.resident_code)
+            notifier = registry.get(record.resident_code)
         except OpenMynaError:
             raise NotifierNotResident("the signer is not a resident here") from None
-        if r.is_current:
-            registry.move_out(
-                record.resident_code,
-                planned_on=record.planned_on,
-                destination=destination,
-                destination_lg_code=record.to_lg_code,
-                actor=member.actor,
-                reason=f"転出届 (online, 引越しワンストップ) {app.reference}",
-            )
-            return
-        # Not current: a retry after the registry wrote it, or someone who left otherwise.
-        try:
-            cert = registry.move_out_certificate(record.resident_code)
-        except OpenMynaError:
-            raise NotifierNotResident("the signer is not a current resident here") from None
-        if cert.destination_lg_code != record.to_lg_code or cert.planned_on != record.planned_on:
+        codes = [record.resident_code]
+        if notifier.is_current:
+            for _, _, match in self._movers(app, registry, notifier):
+                if match is None:
+                    raise MoverNotFound("a person named as moving is not in the household")
+                if match.resident_code not in codes:
+                    codes.append(match.resident_code)
+        elif not self._moved_as_noticed(registry, record, record.resident_code):
             raise NotifierNotResident("the signer is not a current resident here")
+        for code in codes:
+            if registry.get(code).is_current:
+                registry.move_out(
+                    code,
+                    planned_on=record.planned_on,
+                    destination=destination,
+                    destination_lg_code=record.to_lg_code,
+                    actor=member.actor,
+                    reason=f"転出届 (online, 引越しワンストップ) {app.reference}",
+                )
+
+    @staticmethod
+    def _moved_as_noticed(registry: MunicipalRegistry, record: NoticeRecord, code: str) -> bool:
+        """Whether ``code`` left as the notice says (a retry after the registry wrote it)."""
+        try:
+            cert = registry.move_out_certificate(code)
+        except OpenMynaError:
+            return False
+        same_place = cert.destination_lg_code == record.to_lg_code
+        return same_place and cert.planned_on == record.planned_on
 
     def _approve(self, member: StaffMember, app: Application, record: NoticeRecord) -> None:
         office = self._eapply().office
