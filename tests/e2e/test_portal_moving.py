@@ -164,6 +164,12 @@ def test_the_moving_one_stop_from_both_ends(
         person.screenshot(path=str(shots / "portal-moving-ja.png"), full_page=True)
         _english(person, shots, "portal-moving")
         assert person.locator("#slot-1").is_disabled()  # 08:30 is past at 09:00
+        phone = person.context.new_page()
+        phone.set_viewport_size({"width": 375, "height": 740})
+        phone.goto(person.url)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 376
+        _clean(phone)
+        phone.close()
         person.get_by_label("10:00〜10:30").check()
         person.get_by_role("button", name="この時間帯で予約する").click()
         person.wait_for_load_state()

@@ -41,7 +41,6 @@ def notice_answers(
     """The move-out notice's answers the card does not fill (the notifier, and ``more``)."""
     day = planned_on or platform.clock.today() + dt.timedelta(days=7)
     return {
-        **more,
         "notifier.tel": "0272231111",
         "move.planned_on": day.isoformat(),
         "move.destination": KOBE,
@@ -49,6 +48,7 @@ def notice_answers(
         "movers.0.name": "山田 花子",
         "movers.0.date_of_birth": "1985-02-03",
         "movers.0.relationship": "self",
+        **more,
     }
 
 

@@ -148,6 +148,18 @@ def test_the_one_stop_from_both_ends(client: TestClient, platform: Platform) -> 
     assert arrived.is_current
     assert arrived.address == NEW_ADDRESS
     assert arrived.moved_in_from_lg_code == MAEBASHI
+    again = b.post(
+        f"/backoffice/moves/arrivals/{move_id}/move-in",
+        data={
+            "on": starts.date().isoformat(),
+            "address": NEW_ADDRESS,
+            "documents": ["マイナンバーカード"],
+            "csrf_token": csrf_of(b, "/backoffice/moves"),
+        },
+    )
+    assert again.status_code == 409  # done once: not twice
+    assert "MOVE_ALREADY_COMPLETED" in again.text
+    assert "転入済み" in b.get(f"/backoffice/moves/arrivals/{move_id}").text
     # The person sees the move-in done and the new address.
     login(platform, client, who.card)
     status = client.get("/moving").text
@@ -486,3 +498,27 @@ def test_the_counter_hours_file_is_checked() -> None:
         with pytest.raises(OpenMynaError) as refused:
             CounterHours.parse(bad)
         assert refused.value.code in ("INVALID_COUNTER_HOURS", "INVALID_LG_CODE")
+
+
+def test_the_notice_s_text_is_shown_escaped(client: TestClient, platform: Platform) -> None:
+    who = holder(platform)
+    login(platform, client, who.card)
+    typed = '<script>alert("x")</script>神戸'
+    application_id = submit_notice(client, platform, who, more={"move.destination_address": typed})
+    a = _other(client)
+    staff(platform, a, Role.CLERK, MAEBASHI, family="鈴木", given="一郎")
+    page = a.get(f"/backoffice/moves/{application_id}").text
+    assert typed not in page
+    assert "&lt;script&gt;alert(" in page
+    assert _record(a, application_id).status_code == 303  # type: ignore[attr-defined]
+    b = _other(client)
+    staff(platform, b, Role.CLERK, KOBE, family="佐藤", given="次郎")
+    (move_id,) = arrival_ids(b.get("/backoffice/moves").text)
+    arrival = b.get(f"/backoffice/moves/arrivals/{move_id}").text
+    assert typed not in arrival
+    assert "&lt;script&gt;" in arrival
+    too_long = client.post(
+        f"/moving/{move_id}/visit",
+        data={"starts_at": "2" * 41, "csrf_token": csrf_of(client, f"/moving/{move_id}")},
+    )
+    assert too_long.status_code == 400

@@ -37,6 +37,7 @@ from openmyna.clock import Clock
 from openmyna.errors import InvalidInput, OpenMynaError
 from openmyna.network.agencies import municipality_agency_id
 from openmyna.portal.accounts import CertificateIssuer
+from openmyna.portal.backoffice.errors import StaffRoleRequired
 from openmyna.portal.backoffice.handles import HandleKind
 from openmyna.portal.backoffice.service import (
     BackOffice,
@@ -49,6 +50,7 @@ from openmyna.portal.eapply.errors import ApplicationNotFound
 from openmyna.portal.eapply.models import Application, ApplicationStatus, Outcome
 from openmyna.portal.moving.book import MoveBook, NoticeRecord, PlannedMoveIn, Slot, Visit
 from openmyna.portal.moving.errors import (
+    MoveAlreadyCompleted,
     MoveNotFound,
     MoverNotFound,
     NotAMoveOutNotice,
@@ -155,12 +157,19 @@ class MovingOneStop:
 
     # --- the staff's check and log -----------------------------------------------------------
 
+    def _grants(self, session: PortalSession) -> list[StaffMember]:
+        """The municipalities the person works for; refused if none (not staff at all)."""
+        grants = self._backoffice().grants(session)
+        if not grants:
+            raise StaffRoleRequired("the moving one-stop's pages are for municipality staff")
+        return grants
+
     def _grant(
         self, session: PortalSession, lg_codes: Sequence[str], permission: Permission
     ) -> StaffMember | None:
         """The session's grant at the first of ``lg_codes`` it works for (None if none)."""
         office = self._backoffice()
-        held = {g.lg_code for g in office.grants(session)}
+        held = {g.lg_code for g in self._grants(session)}
         for code in lg_codes:
             if code in held:
                 return office.require(session, code, permission)
@@ -210,7 +219,7 @@ class MovingOneStop:
         """The notice and the staff member's grant at its municipality (else not found)."""
         eapply = self._eapply()
         office = self._backoffice()
-        for grant in office.grants(session):
+        for grant in self._grants(session):
             try:
                 app = eapply.office.get(grant.lg_code, application_id)
             except ApplicationNotFound:
@@ -434,7 +443,7 @@ class MovingOneStop:
         """The planned move-ins each of the person's municipalities was told of, with visits."""
         office = self._backoffice()
         found = []
-        for grant in office.grants(session):
+        for grant in self._grants(session):
             member = office.require(session, grant.lg_code, Permission.READ_RESIDENTS)
 
             def step(code: str = grant.lg_code) -> list[tuple[PlannedMoveIn, Visit | None]]:
@@ -457,7 +466,7 @@ class MovingOneStop:
         office = self._backoffice()
         eapply = self._eapply()
         found = []
-        for grant in office.grants(session):
+        for grant in self._grants(session):
             member = office.require(session, grant.lg_code, Permission.READ_RESIDENTS)
             waiting = eapply.office.inbox(
                 grant.lg_code, status=[ApplicationStatus.SUBMITTED, ApplicationStatus.RECEIVED]
@@ -468,6 +477,7 @@ class MovingOneStop:
     def _arrival_move(
         self, session: PortalSession, move_id: str, permission: Permission
     ) -> tuple[StaffMember, PlannedMoveIn]:
+        self._grants(session)
         move = self.book.planned(move_id)
         member = self._grant(session, [move.to_lg_code] if move else [], permission)
         if move is None or member is None:
@@ -512,7 +522,7 @@ class MovingOneStop:
         member, move = self._arrival_move(session, move_id, Permission.REGISTRY_COUNTER)
         office = self._backoffice()
         if move.done:
-            raise NoticeDecided("the move-in is registered already")
+            raise MoveAlreadyCompleted("the move-in is registered already")
         shown = set()
         for d in documents:
             try:
