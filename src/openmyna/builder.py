@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from openmyna.portal.backoffice.applications import ApplicationDesk
     from openmyna.portal.backoffice.service import BackOffice
     from openmyna.portal.eapply.service import EApply
+    from openmyna.portal.moving.service import MovingOneStop
     from openmyna.portal.notices import Notices
     from openmyna.portal.notices.service import CodeTranslator
     from openmyna.portal.service import Portal
@@ -241,6 +242,7 @@ class Builder:
                 revocations=jpki,
                 wallet=wallet,
                 eapply=self.portal_eapply(),
+                moving=self.portal_moving,
             )
 
         return self._once("portal", build, lambda p: p.close())
@@ -358,6 +360,30 @@ class Builder:
             ),
             lambda _d: None,  # holds no connection of its own
         )
+    def portal_moving(self) -> MovingOneStop:
+        """The moving one-stop (引越しワンストップ): its own store, following the registries' moves.
+
+        Built with the platform (``Platform``) so that it follows the bus from the start; the
+        portal holds it (``Portal.moving``).
+        """
+        from openmyna.portal.moving.service import MovingOneStop
+        from openmyna.portal.moving.tables import MOVING_BODY, MOVING_KIND
+        from openmyna.store import open_store
+
+        def build() -> MovingOneStop:
+            moving = MovingOneStop(
+                open_store(self.settings, MOVING_KIND, MOVING_BODY),
+                self.clock,
+                eapply=self.portal_eapply,
+                notices=self.portal_notices,
+                backoffice=self.backoffice,
+                registries=self.registries,
+                issuer=self.jpki(follow_events=True),
+            )
+            moving.subscribe(self.bus())
+            return moving
+
+        return self._once("portal_moving", build, lambda m: m.close())
 
     # --- the Information Provision Network -------------------------------------------------
 

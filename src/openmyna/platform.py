@@ -41,6 +41,8 @@ class Platform:
             self.backoffice = builder.backoffice()
             # Its e-applications: the inbox, the decision and its notice.
             self.application_desk = builder.application_desk()
+            # The moving one-stop, following the registries' moves on the bus.
+            self.moving = builder.portal_moving()
         except BaseException:
             builder.close()
             raise

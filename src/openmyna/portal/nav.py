@@ -34,6 +34,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/my-data", N_("自己情報")),
     NavItem("/notices", N_("お知らせ")),
     NavItem("/services", N_("申請")),
+    NavItem("/moving", N_("引越し")),
     NavItem("/payments", N_("公金決済")),
     NavItem("/proxies", N_("代理人")),
     NavItem("/account", N_("アカウント")),

@@ -23,6 +23,7 @@ from openmyna.store import Store
 
 if TYPE_CHECKING:
     from openmyna.portal.eapply.service import EApply
+    from openmyna.portal.moving.service import MovingOneStop
     from openmyna.portal.notices import Notices
     from openmyna.portal.payments.service import Payments
     from openmyna.portal.statistics import PublicStatistics
@@ -54,6 +55,7 @@ class Portal:
         notices: Notices | None = None,
         statistics: Callable[[], PublicStatistics] | None = None,
         eapply: EApply | None = None,
+        moving: Callable[[], MovingOneStop] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -81,6 +83,8 @@ class Portal:
         self._statistics = statistics
         #: 申請 (P5), on its own store (the builder closes it).
         self._eapply = eapply
+        #: 引越しワンストップ: built with the platform (it follows the bus), on its own store.
+        self._moving = moving
 
     @property
     def payments(self) -> Payments:
@@ -102,6 +106,13 @@ class Portal:
         if self._eapply is None:
             raise PartMissing("this portal has no e-applications")
         return self._eapply
+
+    @property
+    def moving(self) -> MovingOneStop:
+        """引越しワンストップ: ``PORTAL_PART_MISSING`` if this portal was built without it."""
+        if self._moving is None:
+            raise PartMissing("this portal has no moving one-stop")
+        return self._moving()
 
     def menu_badges(self, account_id: str) -> dict[str, MenuBadge]:
         """The counts shown beside the menu's entries for a person, by path."""

@@ -70,6 +70,8 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
     from openmyna.portal.backoffice import web as backoffice
     from openmyna.portal.eapply import web as eapply
     from openmyna.portal.login import web as login
+    from openmyna.portal.moving import office as moving_office
+    from openmyna.portal.moving import web as moving
     from openmyna.portal.notices import web as notices
     from openmyna.portal.payments import pages as payments
     from openmyna.portal.statistics import web as statistics
@@ -83,6 +85,8 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         *notices.routes(),
         *statistics.routes(),
         *eapply.routes(wallet=demo_wallet),
+        *moving.routes(),
+        *moving_office.routes(),  # before the back office's /backoffice/{lg_code}
         *backoffice_applications.routes(),
         *backoffice.routes(),
         Mount("/static", app=static, name="static"),
