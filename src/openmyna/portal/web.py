@@ -60,7 +60,9 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         portal = page.portal
         portal.sessions.end(session.session_id, EndReason.LOGOUT)
         with portal.store.transaction() as s:
-            portal.accounts.record(s, session.account_id, "logout", session_id=session.session_id)
+            portal.accounts.record(
+                s, session.own_account_id, "logout", session_id=session.session_id
+            )
         response = page.redirect("/")
         response.delete_cookie(COOKIE, httponly=True, samesite="lax")
         return response
@@ -71,6 +73,7 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
     from openmyna.portal.login import web as login
     from openmyna.portal.notices import web as notices
     from openmyna.portal.payments import pages as payments
+    from openmyna.portal.proxy import web as proxy
     from openmyna.portal.statistics import web as statistics
 
     static = StaticFiles(directory=str(files("openmyna.portal").joinpath("static")))
@@ -83,5 +86,6 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         *statistics.routes(),
         *eapply.routes(wallet=demo_wallet),
         *backoffice.routes(),
+        *proxy.routes(),
         Mount("/static", app=static, name="static"),
     ]
