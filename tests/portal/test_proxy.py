@@ -41,7 +41,8 @@ def _log(platform: Platform, principal_id: str) -> list[tuple[str, str, str, str
     [
         ("GET", "/notices", {"notices"}, True),
         ("GET", "/notices/abc", {"notices"}, True),
-        ("POST", "/notices/delivery", {"notices"}, True),
+        ("POST", "/notices/delivery", {"notices"}, False),
+        ("GET", "/notices/delivery", {"notices"}, False),
         ("GET", "/notices", {"payments"}, False),
         ("GET", "/records", {"records"}, True),
         ("GET", "/records/export.csv", {"records"}, True),
@@ -298,6 +299,8 @@ def test_outside_the_scope_is_refused_and_logged(client: TestClient, platform: P
     assert platform.portal.accounts.get(p.principal_account.account_id).language == "ja"
     ended = p.proxy.post("/account/sessions/end", data={"session_id": "x", "csrf_token": token})
     assert ended.status_code == 403
+    forwarding = p.proxy.post("/notices/delivery", data={"service": "x", "csrf_token": token})
+    assert forwarding.status_code == 403  # the principal's setting, though notices are given
     log = _log(platform, p.principal_account.account_id)
     for entry in [
         ("request", "refused", "GET", "/account"),
@@ -456,7 +459,7 @@ def test_every_post_needs_the_csrf_token(client: TestClient, platform: Platform)
     p = pair(platform, client)
     assert redeem(p.proxy, grant(platform, p.principal, ["notices"])) == 303
     [made] = platform.portal.proxies.given(p.principal_account.account_id)
-    forms = {
+    forms: dict[str, dict[str, object]] = {
         "/proxy/grants": {
             "proxy_label": "x",
             "principal_label": "y",
@@ -470,6 +473,7 @@ def test_every_post_needs_the_csrf_token(client: TestClient, platform: Platform)
     }
     for path, data in forms.items():
         who = p.proxy if path in ("/proxy/act", "/proxy/stop", "/proxy/redeem") else p.principal
+        bad: dict[str, str]
         for bad in ({}, {"csrf_token": "forged"}):
             assert who.post(path, data={**data, **bad}).status_code == 403, path
         other_site = who.post(

@@ -85,6 +85,8 @@ RULES: tuple[Rule, ...] = (
     _scope("/records", Scope.RECORDS),
     _scope("/my-data", Scope.MY_DATA),
     _scope("/notices", Scope.NOTICES),
+    # Where the principal's notices are forwarded (民間送達) is their setting, not a notice.
+    Rule("/notices/delivery", Kind.DENY),
     _scope("/services", Scope.APPLICATIONS),
     _scope("/applications", Scope.APPLICATIONS),
     # Reading the card's text or signing needs the principal's own card and password, which a
