@@ -152,6 +152,8 @@ def _code_hash(code: str) -> str:
 
 def _new_code() -> str:
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_LENGTH))
+    while raw.isdigit():  # never mistaken for a number (1 in 10^9; drawn again)
+        raw = "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_LENGTH))
     return "-".join(raw[i : i + 4] for i in range(0, _CODE_LENGTH, 4))
 
 
