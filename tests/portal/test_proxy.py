@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,8 +14,10 @@ from proxy_helpers import act, acting_pair, csrf, grant, pair, redeem
 from sqlalchemy import delete, update
 from sqlalchemy.exc import DBAPIError
 
+from openmyna.card.login import REQUEST_PATH
 from openmyna.clock import JST, FixedClock
 from openmyna.platform import Platform
+from openmyna.portal.pages import PageRoute
 from openmyna.portal.proxy.errors import ProxyNotAllowed
 from openmyna.portal.proxy.scopes import Kind, allowed, rule_for
 from openmyna.portal.proxy.service import GrantStatus
@@ -547,3 +550,31 @@ def test_the_session_as_stored_stays_the_proxys_own(client: TestClient, platform
     assert session.account_id == p.proxy_account.account_id
     assert session.acting is None
     assert dataclasses.replace(session, acting_grant=None).own_account_id == session.account_id
+
+
+def test_every_page_of_the_app_goes_through_the_one_check(
+    client: TestClient, platform: Platform
+) -> None:
+    """Walk the app's page routes: each one the map refuses answers the proxy's 403 page."""
+    p = acting_pair(platform, client, ["records", "my_data", "notices", "applications", "payments"])
+    token = csrf(p.proxy.get("/").text)
+    every = frozenset({"records", "my_data", "notices", "applications", "payments"})
+    walked = 0
+    for route in client.app.routes:  # type: ignore[attr-defined]
+        if not isinstance(route, PageRoute):
+            continue
+        path = re.sub(r"\{[^}]+\}", "x", route.path)
+        for method in sorted(route.methods or ()):
+            if allowed(method, path, every)[0]:
+                continue
+            answer = p.proxy.request(method, path, data={"csrf_token": token})
+            assert answer.status_code == 403, (method, path)
+            assert "PROXY_OUT_OF_SCOPE" in answer.text, (method, path)
+            walked += 1
+    assert walked >= 20  # the account, login, back office, proxy forms, card steps, …
+    refused = [e for e in _log(platform, p.principal_account.account_id) if e[1] == "refused"]
+    assert len(refused) == walked  # each recorded once, however often a page asks
+    # A card-facing route that shows a page to a browser takes the same check.
+    opened = p.proxy.get(REQUEST_PATH + "x", headers={"Accept": "text/html"})
+    assert opened.status_code == 403
+    assert "PROXY_OUT_OF_SCOPE" in opened.text

@@ -179,7 +179,17 @@ def _language(request: Request) -> str:
 
 
 def page(request: Request) -> Page:
-    """The page context of ``request`` (the dependency every page route takes)."""
+    """The page context of ``request`` (the dependency every page route takes).
+
+    Made once per request: asked again (an error page of its own), it is the same context, or
+    the same refusal, and a proxy's request is checked and recorded once.
+    """
+    made: Page | None = getattr(request.state, "portal_page", None)
+    if made is not None:
+        return made
+    refused: OpenMynaError | None = getattr(request.state, "portal_refused", None)
+    if refused is not None:
+        raise refused
     portal = portal_of(request)
     token = request.cookies.get(COOKIE)
     session: PortalSession | None = None
@@ -191,9 +201,15 @@ def page(request: Request) -> Page:
             ended = str(exc.context.get("reason") or "") or None
     if session is not None and session.acting_grant is not None:
         # The one check of a proxy's request: raises (a 403 page) unless the grant opens it.
-        session = portal.proxies.admit(session, request.method, request.url.path)
+        try:
+            session = portal.proxies.admit(session, request.method, request.url.path)
+        except OpenMynaError as exc:
+            request.state.portal_refused = exc
+            raise
     request.state.portal_session = session  # an error page later shows the same banner
-    return Page(request, portal, _language(request), session, ended)
+    made = Page(request, portal, _language(request), session, ended)
+    request.state.portal_page = made
+    return made
 
 
 PageDep = Annotated[Page, Depends(page)]
