@@ -36,7 +36,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/services", N_("申請")),
     NavItem("/moving", N_("引越し")),
     NavItem("/payments", N_("公金決済")),
-    NavItem("/proxies", N_("代理人")),
+    NavItem("/proxy", N_("代理人")),
     NavItem("/account", N_("アカウント")),
     NavItem("/statistics", N_("統計"), login=False),
     NavItem("/backoffice", N_("職員業務"), staff=True),

@@ -18,6 +18,7 @@ from openmyna.portal.accounts import Accounts, CertificateIssuer, CodeIssuer, Id
 from openmyna.portal.login.service import Logins, RevocationLog
 from openmyna.portal.login.wallet import DemoWallet
 from openmyna.portal.nav import MenuBadge
+from openmyna.portal.proxy.service import Proxies
 from openmyna.portal.sessions import Sessions
 from openmyna.store import Store
 
@@ -73,6 +74,9 @@ class Portal:
             checker=checker,
             revocations=revocations,
         )
+        #: 代理人 (P8): grants, acting for a principal, the proxy log (the pages check each
+        #: request of an acting session with ``proxies.admit``).
+        self.proxies = Proxies(store, clock, self.sessions)
         #: The demo wallet (``/wallet``), only while the demo runs.
         self.wallet = wallet
         #: 公金決済 (P6), on its own store.

@@ -60,7 +60,9 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         portal = page.portal
         portal.sessions.end(session.session_id, EndReason.LOGOUT)
         with portal.store.transaction() as s:
-            portal.accounts.record(s, session.account_id, "logout", session_id=session.session_id)
+            portal.accounts.record(
+                s, session.own_account_id, "logout", session_id=session.session_id
+            )
         response = page.redirect("/")
         response.delete_cookie(COOKIE, httponly=True, samesite="lax")
         return response
@@ -74,6 +76,7 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
     from openmyna.portal.moving import web as moving
     from openmyna.portal.notices import web as notices
     from openmyna.portal.payments import pages as payments
+    from openmyna.portal.proxy import web as proxy
     from openmyna.portal.statistics import web as statistics
 
     static = StaticFiles(directory=str(files("openmyna.portal").joinpath("static")))
@@ -89,5 +92,6 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         *moving_office.routes(),  # before the back office's /backoffice/{lg_code}
         *backoffice_applications.routes(),
         *backoffice.routes(),
+        *proxy.routes(),
         Mount("/static", app=static, name="static"),
     ]
