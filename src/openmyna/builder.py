@@ -360,6 +360,7 @@ class Builder:
             ),
             lambda _d: None,  # holds no connection of its own
         )
+
     def portal_moving(self) -> MovingOneStop:
         """The moving one-stop (引越しワンストップ): its own store, following the registries' moves.
 
