@@ -37,8 +37,10 @@ typecheck:
 	$(BIN)/mypy src benchmarks tests
 	for f in $$(find tests -name conftest.py | sort); do $(BIN)/mypy "$$f" || exit 1; done
 
+# On every core (pytest-xdist); the tests marked pcsc share one worker (tests/conftest.py).
+WORKERS ?= auto
 pytest:
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup $(ARGS)
 
 bench: setup
 	$(BIN)/python -m benchmarks.numbers

@@ -101,3 +101,15 @@ def bus_settings(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> 
         from openmyna.bus.nats import NatsBus
 
         NatsBus(s).drop()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the tests marked ``pcsc`` on one xdist worker, in order (``--dist loadgroup``).
+
+    pcscd and its vpcd readers belong to the machine, not to a test: two workers would insert
+    cards into the same reader, and a test that expects an empty reader would see another's.
+    """
+    for item in items:
+        if item.get_closest_marker("pcsc") is not None:
+            item.add_marker(pytest.mark.xdist_group("pcsc"))

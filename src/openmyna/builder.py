@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     from openmyna.network.records import ExchangeRecords
     from openmyna.numbers import NumberingAuthority
     from openmyna.pki import Jpki
+    from openmyna.portal.backoffice.applications import ApplicationDesk
     from openmyna.portal.backoffice.service import BackOffice
     from openmyna.portal.eapply.service import EApply
+    from openmyna.portal.moving.service import MovingOneStop
     from openmyna.portal.notices import Notices
     from openmyna.portal.notices.service import CodeTranslator
     from openmyna.portal.service import Portal
@@ -241,6 +243,7 @@ class Builder:
                 wallet=wallet,
                 eapply=self.portal_eapply(),
                 network=network,
+                moving=self.portal_moving,
             )
 
         return self._once("portal", build, lambda p: p.close())
@@ -341,6 +344,48 @@ class Builder:
             ),
             lambda b: b.close(),
         )
+
+    def application_desk(self) -> ApplicationDesk:
+        """The back office's e-applications: inbox, 受付, 決定 and its notice, over the network."""
+        from openmyna.demo.local_tax import ScenarioLocalTax
+        from openmyna.portal.backoffice.applications import ApplicationDesk
+
+        portal = self.portal()
+        return self._once(
+            "application_desk",
+            lambda: ApplicationDesk(
+                self.backoffice(),
+                portal.eapply,
+                portal.notices,
+                local_tax=ScenarioLocalTax(self.network()),
+            ),
+            lambda _d: None,  # holds no connection of its own
+        )
+
+    def portal_moving(self) -> MovingOneStop:
+        """The moving one-stop (引越しワンストップ): its own store, following the registries' moves.
+
+        Built with the platform (``Platform``) so that it follows the bus from the start; the
+        portal holds it (``Portal.moving``).
+        """
+        from openmyna.portal.moving.service import MovingOneStop
+        from openmyna.portal.moving.tables import MOVING_BODY, MOVING_KIND
+        from openmyna.store import open_store
+
+        def build() -> MovingOneStop:
+            moving = MovingOneStop(
+                open_store(self.settings, MOVING_KIND, MOVING_BODY),
+                self.clock,
+                eapply=self.portal_eapply,
+                notices=self.portal_notices,
+                backoffice=self.backoffice,
+                registries=self.registries,
+                issuer=self.jpki(follow_events=True),
+            )
+            moving.subscribe(self.bus())
+            return moving
+
+        return self._once("portal_moving", build, lambda m: m.close())
 
     # --- the Information Provision Network -------------------------------------------------
 

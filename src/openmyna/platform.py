@@ -39,6 +39,10 @@ class Platform:
             self.portal = builder.portal()
             # The portal's back office for municipality staff.
             self.backoffice = builder.backoffice()
+            # Its e-applications: the inbox, the decision and its notice.
+            self.application_desk = builder.application_desk()
+            # The moving one-stop, following the registries' moves on the bus.
+            self.moving = builder.portal_moving()
         except BaseException:
             builder.close()
             raise

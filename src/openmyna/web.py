@@ -182,6 +182,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.router.routes.extend(pki_routes(platform.jpki))
     app.state.portal = platform.portal
     app.state.backoffice = platform.backoffice
+    app.state.application_desk = platform.application_desk
     app.state.staff_member = platform.backoffice.is_staff  # the menu's back-office entry
     app.router.routes.extend(portal_routes(demo_wallet=platform.settings.portal.demo_wallet))
     _network_routes(app, platform)

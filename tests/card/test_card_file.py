@@ -156,6 +156,7 @@ def test_create_refuses_to_overwrite(tmp_path: Path, settings: Settings) -> None
     CardFile.create(path, fresh_card(), settings=settings, overwrite=True).close()
 
 
+@pytest.mark.pcsc  # it asks pcscd
 def test_open_transport_readers(tmp_path: Path, settings: Settings) -> None:
     with pytest.raises(CardFileInvalid):
         open_transport("memory")

@@ -88,6 +88,7 @@ def test_after_a_move_within_the_update_writes_the_new_address_and_revokes_the_o
     assert "STALE" not in run("card", "status", card_id)
 
 
+@pytest.mark.pcsc  # it asks pcscd's vpcd reader, which must hold no card
 def test_the_update_needs_the_operator_and_a_wrong_holder_pin_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,7 +8,10 @@ carries the headers a page holding personal data needs: a strict Content-Securit
 referrer beyond this site, no MIME sniffing.
 
 ``Page`` is what a route asks for (``PageDep``): the request, the portal, the language and the
-session, if any. State-changing requests (POST) check the Origin and the session's CSRF token
+session, if any. A session acting for someone as their proxy (代理人) is checked here, once
+for every page, against the proxy's grant and the one path map (``portal.proxy``): the page
+gets the principal's session if the path is in the grant's scope, and never runs otherwise.
+State-changing requests (POST) check the Origin and the session's CSRF token
 (``Page.require_csrf``).
 """
 
@@ -28,7 +31,8 @@ from fastapi.routing import APIRoute
 from openmyna.errors import OpenMynaError
 from openmyna.portal.errors import CsrfRefused, LoginRequired
 from openmyna.portal.i18n import DEFAULT, LANGUAGES, environment
-from openmyna.portal.nav import visible
+from openmyna.portal.nav import NavItem, visible
+from openmyna.portal.proxy.scopes import allowed as proxy_allows
 from openmyna.portal.service import Portal
 from openmyna.portal.sessions import COOKIE, PortalSession, check_csrf
 from openmyna.problems import invalid_request
@@ -122,7 +126,19 @@ class Page:
     def staff(self) -> bool:
         """Whether the logged-in account holds a back-office role (its menu entry shows)."""
         check = getattr(self.request.app.state, "staff_member", None)
-        return self.session is not None and check is not None and check(self.session.account_id)
+        if self.session is None or self.session.acting is not None or check is None:
+            return False
+        return bool(check(self.session.account_id))
+
+    def _menu(self) -> list[NavItem]:
+        """The menu: while acting for someone, only the entries the grant opens."""
+        items = visible(
+            served_paths(self.request), logged_in=self.session is not None, staff=self.staff
+        )
+        acting = self.session.acting if self.session else None
+        if acting is None:
+            return items
+        return [n for n in items if proxy_allows("GET", n.path, acting.scopes)[0]]
 
     def render(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         """``template`` rendered in the page's language."""
@@ -134,11 +150,7 @@ class Page:
                 session=self.session,
                 csrf=self.session.csrf_token if self.session else "",
                 path=self.request.url.path,
-                nav=visible(
-                    served_paths(self.request),
-                    logged_in=self.session is not None,
-                    staff=self.staff,
-                ),
+                nav=self._menu(),
                 badges=self.portal.menu_badges(self.session.account_id) if self.session else {},
                 now=self.portal.clock.now(),
                 **context,
@@ -167,7 +179,17 @@ def _language(request: Request) -> str:
 
 
 def page(request: Request) -> Page:
-    """The page context of ``request`` (the dependency every page route takes)."""
+    """The page context of ``request`` (the dependency every page route takes).
+
+    Made once per request: asked again (an error page of its own), it is the same context, or
+    the same refusal, and a proxy's request is checked and recorded once.
+    """
+    made: Page | None = getattr(request.state, "portal_page", None)
+    if made is not None:
+        return made
+    refused: OpenMynaError | None = getattr(request.state, "portal_refused", None)
+    if refused is not None:
+        raise refused
     portal = portal_of(request)
     token = request.cookies.get(COOKIE)
     session: PortalSession | None = None
@@ -177,7 +199,17 @@ def page(request: Request) -> Page:
             session = portal.sessions.current(token)
         except LoginRequired as exc:
             ended = str(exc.context.get("reason") or "") or None
-    return Page(request, portal, _language(request), session, ended)
+    if session is not None and session.acting_grant is not None:
+        # The one check of a proxy's request: raises (a 403 page) unless the grant opens it.
+        try:
+            session = portal.proxies.admit(session, request.method, request.url.path)
+        except OpenMynaError as exc:
+            request.state.portal_refused = exc
+            raise
+    request.state.portal_session = session  # an error page later shows the same banner
+    made = Page(request, portal, _language(request), session, ended)
+    request.state.portal_page = made
+    return made
 
 
 PageDep = Annotated[Page, Depends(page)]
@@ -190,8 +222,15 @@ def error_page(request: Request, error: OpenMynaError) -> Response:
         if request.headers.get("HX-Request"):
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
-    context = Page(request, portal_of(request), _language(request), None)
-    return context.render("error.html", status=error.http_status, error=error)
+    # An error may name its own page and the session it happened in (a proxy's refused page
+    # shows the acting banner and the way back to acting as oneself).
+    session: PortalSession | None = getattr(error, "session", None)
+    if session is None:
+        seen: PortalSession | None = getattr(request.state, "portal_session", None)
+        session = seen if seen is not None and seen.acting is not None else None
+    template: str = getattr(error, "template", "error.html")
+    context = Page(request, portal_of(request), _language(request), session)
+    return context.render(template, status=error.http_status, error=error)
 
 
 class PageRoute(APIRoute):

@@ -18,12 +18,14 @@ from openmyna.portal.accounts import Accounts, CertificateIssuer, CodeIssuer, Id
 from openmyna.portal.login.service import Logins, RevocationLog
 from openmyna.portal.login.wallet import DemoWallet
 from openmyna.portal.nav import MenuBadge
+from openmyna.portal.proxy.service import Proxies
 from openmyna.portal.sessions import Sessions
 from openmyna.store import Store
 
 if TYPE_CHECKING:
     from openmyna.network.local import LocalNetwork
     from openmyna.portal.eapply.service import EApply
+    from openmyna.portal.moving.service import MovingOneStop
     from openmyna.portal.notices import Notices
     from openmyna.portal.payments.service import Payments
     from openmyna.portal.statistics import PublicStatistics
@@ -56,6 +58,7 @@ class Portal:
         statistics: Callable[[], PublicStatistics] | None = None,
         eapply: EApply | None = None,
         network: LocalNetwork | None = None,
+        moving: Callable[[], MovingOneStop] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -73,6 +76,9 @@ class Portal:
             checker=checker,
             revocations=revocations,
         )
+        #: 代理人 (P8): grants, acting for a principal, the proxy log (the pages check each
+        #: request of an acting session with ``proxies.admit``).
+        self.proxies = Proxies(store, clock, self.sessions)
         #: The demo wallet (``/wallet``), only while the demo runs.
         self.wallet = wallet
         #: 公金決済 (P6), on its own store.
@@ -86,6 +92,8 @@ class Portal:
         #: The Information Provision Network, where the portal is agency ``myna-portal``:
         #: やりとり履歴 (P2), 自己情報 (P3) and the agencies' names (the builder closes it).
         self._network = network
+        #: 引越しワンストップ: built with the platform (it follows the bus), on its own store.
+        self._moving = moving
 
     @property
     def payments(self) -> Payments:
@@ -114,6 +122,13 @@ class Portal:
         if self._network is None:
             raise PartMissing("this portal is not connected to the network")
         return self._network
+
+    @property
+    def moving(self) -> MovingOneStop:
+        """引越しワンストップ: ``PORTAL_PART_MISSING`` if this portal was built without it."""
+        if self._moving is None:
+            raise PartMissing("this portal has no moving one-stop")
+        return self._moving()
 
     def menu_badges(self, account_id: str) -> dict[str, MenuBadge]:
         """The counts shown beside the menu's entries for a person, by path."""

@@ -9,6 +9,12 @@ is revoked or suspended (``end_for_subject``).
 
 State-changing requests carry the session's CSRF token (a form field or the ``X-CSRF-Token``
 header, which htmx sends); ``check_csrf`` compares it in constant time.
+
+A session may act for another person as their proxy (代理人, ``portal.proxy``): the table
+keeps the principal's account and the grant (``act`` / ``stop_acting``). ``current`` returns
+the session as its own person's (``account_id`` is the one who logged in); only the pages'
+central check (``Proxies.admit``) turns it into the principal's, with ``acting`` set, after
+checking the grant and the scope of the path.
 """
 
 from __future__ import annotations
@@ -46,8 +52,21 @@ class EndReason(StrEnum):
 
 
 @dataclass(frozen=True)
+class Acting:
+    """A proxy acting for a principal (代理人), once the grant and the path were checked."""
+
+    grant_id: str
+    #: The account of the person who logged in (the proxy).
+    proxy_account_id: str
+    #: How the proxy sees the principal (the principal's own words).
+    principal_label: str
+    #: The scopes of the grant (``portal.proxy.scopes.Scope`` values).
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
 class PortalSession:
-    """A live session of one account."""
+    """A live session of one account (``account_id``: whose data the pages show)."""
 
     session_id: str
     account_id: str
@@ -57,6 +76,16 @@ class PortalSession:
     last_seen_at: dt.datetime
     expires_at: dt.datetime
     user_agent: str
+    #: The principal and grant the session acts for (as stored), if it acts as a proxy.
+    acting_for: str | None = None
+    acting_grant: str | None = None
+    #: Set only by the pages' check (``Proxies.admit``): ``account_id`` is then the principal's.
+    acting: Acting | None = None
+
+    @property
+    def own_account_id(self) -> str:
+        """The account of the person who logged in (the proxy's own while acting)."""
+        return self.acting.proxy_account_id if self.acting else self.account_id
 
 
 def token_hash(token: str) -> str:
@@ -78,6 +107,8 @@ def _session(row: RowMapping) -> PortalSession:
         last_seen_at=_aware(row["last_seen_at"]),
         expires_at=_aware(row["expires_at"]),
         user_agent=row["user_agent"],
+        acting_for=row["acting_for"],
+        acting_grant=row["acting_grant"],
     )
 
 
@@ -114,7 +145,17 @@ class Sessions:
             expires_at=now + self.settings.session_absolute,
             user_agent=user_agent[:120],
         )
-        row = insert(sessions).values(token_hash=token_hash(token), **vars(made))
+        row = insert(sessions).values(
+            token_hash=token_hash(token),
+            session_id=made.session_id,
+            account_id=made.account_id,
+            subject_id=made.subject_id,
+            csrf_token=made.csrf_token,
+            created_at=made.created_at,
+            last_seen_at=made.last_seen_at,
+            expires_at=made.expires_at,
+            user_agent=made.user_agent,
+        )
         if within is not None:
             within.execute(row)
         else:
@@ -191,6 +232,22 @@ class Sessions:
         """End every session a certificate opened (it was revoked or suspended); how many."""
         with self.store.transaction() as s:
             return self._end(s, sessions.c.subject_id == subject_id, reason, self.clock.now())
+
+    def act(self, s: Session, session_id: str, principal_id: str, grant_id: str) -> None:
+        """Make a live session act for ``principal_id`` under ``grant_id`` (inside ``s``)."""
+        s.execute(
+            update(sessions)
+            .where(sessions.c.session_id == session_id, sessions.c.ended_at.is_(None))
+            .values(acting_for=principal_id, acting_grant=grant_id)
+        )
+
+    def stop_acting(self, s: Session, session_id: str) -> None:
+        """The session acts as its own person again (inside ``s``)."""
+        s.execute(
+            update(sessions)
+            .where(sessions.c.session_id == session_id)
+            .values(acting_for=None, acting_grant=None)
+        )
 
     def live(self, account_id: str) -> list[PortalSession]:
         """The account's sessions that have not ended nor passed a limit, newest first."""

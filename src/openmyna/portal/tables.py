@@ -12,6 +12,10 @@
   (``portal.login``).
 - ``cursors``: how far the portal has followed another log (the JPKI revocation log).
 - ``login_history``: every login and logout, append-only (database triggers).
+- ``proxy_grants``: 代理人 grants (``portal.proxy``): a principal's scoped, time-limited
+  access for a proxy, redeemed by a one-time invitation code; ``sessions.acting_for`` /
+  ``acting_grant`` say that a session acts for a principal under one.
+- ``proxy_log``: every request made while acting, allowed or refused, append-only.
 """
 
 from __future__ import annotations
@@ -75,6 +79,10 @@ sessions = Table(
     Column("ended_reason", String(32), nullable=True),
     #: Browser, as the person sees it in their session list (shortened User-Agent).
     Column("user_agent", String(120), nullable=False),
+    #: The principal's account this session acts for as a proxy (代理人), if it does.
+    Column("acting_for", String(32), nullable=True),
+    #: The grant it acts under (``proxy_grants.grant_id``), checked on every request.
+    Column("acting_grant", String(32), nullable=True),
     Index("ix_sessions_account_id", "account_id"),
     Index("ix_sessions_subject_id", "subject_id"),
 )
@@ -131,6 +139,55 @@ login_history = Table(
     Column("session_id", String(32), nullable=True),
     Column("detail", String(200), nullable=False),
     Index("ix_login_history_account_id", "account_id"),
+)
+
+proxy_grants = Table(
+    "proxy_grants",
+    metadata,
+    Column("grant_id", String(32), primary_key=True),
+    #: 委任者: the account whose pages the proxy may use.
+    Column("principal_id", String(32), nullable=False),
+    #: 代理人: the account that redeemed the invitation (none before).
+    Column("proxy_id", String(32), nullable=True),
+    #: How the principal names the proxy, and how the proxy sees the principal (their words).
+    Column("proxy_label", String(40), nullable=False),
+    Column("principal_label", String(40), nullable=False),
+    #: The scopes granted, space-separated (``portal.proxy.scopes.Scope``).
+    Column("scopes", String(200), nullable=False),
+    #: SHA-256 of the one-time invitation code (the code itself is shown once).
+    Column("invitation_hash", String(64), nullable=False, unique=True),
+    Column("invitation_expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("redeemed_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_proxy_grants_principal_id", "principal_id"),
+    Index("ix_proxy_grants_proxy_id", "proxy_id"),
+)
+
+proxy_log = Table(
+    "proxy_log",
+    metadata,
+    #: In the order written (the log reads newest first, whatever the clock says).
+    Column(
+        "seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("grant_id", String(32), nullable=False),
+    Column("principal_id", String(32), nullable=False),
+    Column("proxy_id", String(32), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    #: ``start``, ``stop``, ``request``, ``ended`` (the grant was revoked or expired).
+    Column("action", String(16), nullable=False),
+    #: ``allowed`` or ``refused``.
+    Column("outcome", String(16), nullable=False),
+    Column("method", String(8), nullable=False),
+    #: The path asked for (no query string), shortened.
+    Column("path", String(200), nullable=False),
+    #: The scope the path belongs to (``""`` for none).
+    Column("scope", String(16), nullable=False),
+    Index("ix_proxy_log_principal_id", "principal_id"),
+    Index("ix_proxy_log_proxy_id", "proxy_id"),
+    sqlite_autoincrement=True,
 )
 
 PORTAL_STORE = register_kind(

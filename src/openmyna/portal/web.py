@@ -60,18 +60,24 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         portal = page.portal
         portal.sessions.end(session.session_id, EndReason.LOGOUT)
         with portal.store.transaction() as s:
-            portal.accounts.record(s, session.account_id, "logout", session_id=session.session_id)
+            portal.accounts.record(
+                s, session.own_account_id, "logout", session_id=session.session_id
+            )
         response = page.redirect("/")
         response.delete_cookie(COOKIE, httponly=True, samesite="lax")
         return response
 
     from openmyna.portal import account
+    from openmyna.portal.backoffice import application_pages as backoffice_applications
     from openmyna.portal.backoffice import web as backoffice
     from openmyna.portal.eapply import web as eapply
     from openmyna.portal.login import web as login
+    from openmyna.portal.moving import office as moving_office
+    from openmyna.portal.moving import web as moving
     from openmyna.portal.mydata import web as mydata
     from openmyna.portal.notices import web as notices
     from openmyna.portal.payments import pages as payments
+    from openmyna.portal.proxy import web as proxy
     from openmyna.portal.records import web as records
     from openmyna.portal.statistics import web as statistics
 
@@ -86,6 +92,10 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         *notices.routes(),
         *statistics.routes(),
         *eapply.routes(wallet=demo_wallet),
+        *moving.routes(),
+        *moving_office.routes(),  # before the back office's /backoffice/{lg_code}
+        *backoffice_applications.routes(),
         *backoffice.routes(),
+        *proxy.routes(),
         Mount("/static", app=static, name="static"),
     ]

@@ -21,6 +21,9 @@ from openmyna.card.transport.pcsc import PcscTransport, wait_for_card
 from openmyna.config import Settings
 from openmyna.pki import Jpki
 
+#: pcscd and its vpcd readers are the machine's: one worker runs these (tests/conftest.py).
+pytestmark = pytest.mark.pcsc
+
 CARD_CLI = "from openmyna.card.cli import app; app()"
 
 

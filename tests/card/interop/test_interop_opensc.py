@@ -33,6 +33,9 @@ from openmyna.card.transport import open_transport
 from openmyna.card.transport.pcsc import PcscTransport
 from openmyna.pki import Jpki
 
+#: pcscd and its vpcd readers are the machine's: one worker runs these (tests/conftest.py).
+pytestmark = pytest.mark.pcsc
+
 AUTH_TOKEN = "JPKI (User Authentication PIN)"
 SIGN_TOKEN = "JPKI (Digital Signature PIN)"
 

@@ -21,6 +21,9 @@ from openmyna.card.transport.pcsc import (
 )
 from openmyna.errors import InvalidInput
 
+#: pcscd and its vpcd readers are the machine's: one worker runs these (tests/conftest.py).
+pytestmark = pytest.mark.pcsc
+
 ATR = bytes.fromhex("3BE000FF8131FE4514")
 BIG = bytes(range(256)) * 2 + b"tail"  # 516 bytes, more than one short response
 

@@ -276,6 +276,33 @@ class BackOffice:
         )
         return result
 
+    def recorded(
+        self,
+        member: StaffMember,
+        action: str,
+        step: Callable[[], T],
+        *,
+        subject_kind: str | None = None,
+        subject: str | None = None,
+        detail: str = "",
+        described: Callable[[T], str] | None = None,
+    ) -> T:
+        """Run another part's step for ``member`` and log it with its outcome (the
+        e-applications' desk, ``backoffice.applications``)."""
+        return self._done(
+            member,
+            action,
+            step,
+            subject_kind=subject_kind,
+            subject=subject,
+            detail=detail,
+            described=described,
+        )
+
+    def registries(self) -> Registries:
+        """The registries (and the identity index) the back office reads."""
+        return self._registries()
+
     def _registry(self, lg_code: str) -> MunicipalRegistry:
         return self._registries().municipality(lg_code)
 

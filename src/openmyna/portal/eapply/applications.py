@@ -24,8 +24,9 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import Select, func, insert, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
@@ -117,6 +118,21 @@ def record_change(
     )
 
 
+def _filtered(
+    query: Select[Any],
+    lg_code: str,
+    status: ApplicationStatus | Sequence[ApplicationStatus] | None,
+    form_id: str | None,
+) -> Select[Any]:
+    query = query.where(applications.c.lg_code == lg_code)
+    if status is not None:
+        wanted = [status] if isinstance(status, ApplicationStatus) else list(status)
+        query = query.where(applications.c.status.in_([w.value for w in wanted]))
+    if form_id is not None:
+        query = query.where(applications.c.form_id == form_id)
+    return query
+
+
 class Applications:
     """The applications in the e-applications' store."""
 
@@ -191,14 +207,12 @@ class BackOffice:
         lg_code: str,
         *,
         status: ApplicationStatus | Sequence[ApplicationStatus] | None = None,
+        form_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[Application]:
-        """The applications to ``lg_code`` (of ``status``), oldest first: the work queue."""
-        query = select(applications).where(applications.c.lg_code == lg_code)
-        if status is not None:
-            wanted = [status] if isinstance(status, ApplicationStatus) else list(status)
-            query = query.where(applications.c.status.in_([w.value for w in wanted]))
+        """The applications to ``lg_code`` (of ``status``, of ``form_id``), oldest first."""
+        query = _filtered(select(applications), lg_code, status, form_id)
         query = (
             query.order_by(applications.c.submitted_at, applications.c.application_id)
             .limit(max(1, min(limit, 500)))
@@ -206,6 +220,18 @@ class BackOffice:
         )
         with self.store.transaction() as s:
             return [_application(r) for r in s.execute(query).mappings()]
+
+    def count(
+        self,
+        lg_code: str,
+        *,
+        status: ApplicationStatus | Sequence[ApplicationStatus] | None = None,
+        form_id: str | None = None,
+    ) -> int:
+        """How many applications ``inbox`` has with the same filters."""
+        query = _filtered(select(func.count()).select_from(applications), lg_code, status, form_id)
+        with self.store.transaction() as s:
+            return int(s.execute(query).scalar_one())
 
     def get(self, lg_code: str, application_id: str) -> Application:
         """One application to ``lg_code`` (``APPLICATION_NOT_FOUND`` if addressed elsewhere)."""
