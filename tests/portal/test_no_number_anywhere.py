@@ -102,16 +102,16 @@ def test_no_page_header_or_log_holds_the_number(
     # The counter: the clerk finds the person; the number shows masked, never whole.
     with TestClient(client.app, base_url="http://127.0.0.1") as desk:
         staff(platform, desk)
-        found = desk.post(
+        results = desk.post(
             "/backoffice/102016/search",
             data={"name": "山田", "csrf_token": csrf(desk.get("/backoffice/102016").text)},
         )
-        assert found.status_code == 200
-        handle = re.findall(r"/backoffice/102016/residents/([0-9a-f]{32})", found.text)[0]
+        assert results.status_code == 200
+        handle = re.findall(r"/backoffice/102016/residents/([0-9a-f]{32})", results.text)[0]
         resident = desk.get(f"/backoffice/102016/residents/{handle}")
         assert resident.status_code == 200
         assert number[-4:] in resident.text  # the last four digits, as the desk shows them
-        assert _seen([found.text, resident.text], number) == []
+        assert _seen([results.text, resident.text], number) == []
 
     logged = [r for r in caplog.records if number in r.getMessage() or number in str(r.args)]
     assert logged == []
