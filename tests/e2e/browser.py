@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,3 +77,12 @@ def serious_violations(page: Any) -> list[str]:
         for v in results.response["violations"]
         if v.get("impact") in ("serious", "critical")
     ]
+
+
+def screenshots(tmp_path: Path) -> Path:
+    """Where a test saves its screenshots: ``$OPENMYNA_SCREENSHOTS`` when set (the docs' images
+    are taken with ``OPENMYNA_SCREENSHOTS=docs/images``), else the test's own folder."""
+    chosen = os.environ.get("OPENMYNA_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

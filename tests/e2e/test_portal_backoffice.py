@@ -30,7 +30,7 @@ from portal_helpers import AUTH_PIN, MAEBASHI, authenticate, holder
 
 NEW_ADDRESS = "群馬県前橋市千代田町二丁目12番1号"
 #: Where to keep the screenshots (docs/images takes the main ones); a temporary dir if unset.
-SHOTS = os.environ.get("OPENMYNA_TEST_SCREENSHOTS")
+SHOTS = os.environ.get("OPENMYNA_SCREENSHOTS")
 
 
 @pytest.fixture(scope="module")

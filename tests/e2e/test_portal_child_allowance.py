@@ -10,14 +10,13 @@ images are taken that way: ``OPENMYNA_SCREENSHOTS=docs/images``).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import browser, live_server, serious_violations
+from browser import browser, live_server, screenshots, serious_violations
 
 from openmyna.builder import Builder
 from openmyna.clock import FixedClock
@@ -64,13 +63,6 @@ def served(
             yield url, platform, applicant, supervisor
     finally:
         platform.close()
-
-
-def _shots(tmp_path: Path) -> Path:
-    chosen = os.environ.get("OPENMYNA_SCREENSHOTS")
-    folder = Path(chosen) if chosen else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _context(b: Any, url: str, platform: Platform, who: Holder) -> Any:
@@ -143,7 +135,7 @@ def test_claim_at_b_decided_with_a_s_local_tax_and_noticed(
     served: tuple[str, Platform, Holder, Holder], tmp_path: Path
 ) -> None:
     url, platform, applicant, supervisor = served
-    shots = _shots(tmp_path)
+    shots = screenshots(tmp_path)
     number = applicant.resident.individual_number
     with browser() as b:
         resident = _context(b, url, platform, applicant).new_page()

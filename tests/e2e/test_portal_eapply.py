@@ -8,14 +8,13 @@ images are taken that way: ``OPENMYNA_SCREENSHOTS=docs/images``).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import browser, live_server, serious_violations
+from browser import browser, live_server, screenshots, serious_violations
 
 from openmyna.builder import Builder
 from openmyna.clock import FixedClock
@@ -44,13 +43,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Plat
             yield url, platform, who
     finally:
         platform.close()
-
-
-def _shots(tmp_path: Path) -> Path:
-    chosen = os.environ.get("OPENMYNA_SCREENSHOTS")
-    folder = Path(chosen) if chosen else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _logged_in(b: Any, url: str, platform: Platform, who: Holder, **options: Any) -> Any:
@@ -86,7 +78,7 @@ def test_search_fill_from_the_card_sign_and_follow(
     served: tuple[str, Platform, Holder], tmp_path: Path
 ) -> None:
     url, platform, who = served
-    shots = _shots(tmp_path)
+    shots = screenshots(tmp_path)
     with browser() as b:
         page = _logged_in(b, url, platform, who, viewport={"width": 1280, "height": 900})
         page.goto(url + "/")
@@ -199,7 +191,7 @@ def test_search_fill_from_the_card_sign_and_follow(
 
 def test_the_form_fits_a_phone(served: tuple[str, Platform, Holder], tmp_path: Path) -> None:
     url, platform, who = served
-    shots = _shots(tmp_path)
+    shots = screenshots(tmp_path)
     with browser() as b:
         page = _logged_in(
             b, url, platform, who, viewport={"width": 375, "height": 740}, device_scale_factor=2

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import browser, live_server, serious_violations
+from browser import browser, live_server, screenshots, serious_violations
 
 from openmyna.builder import Builder
 from openmyna.clock import FixedClock
@@ -51,13 +51,13 @@ def test_the_home_page_in_japanese_then_english(
         heading = page.locator("h1").inner_text()
         assert heading == "マイナンバーカードで、行政の手続とあなたの情報を。"
         assert serious_violations(page) == []
-        page.screenshot(path=str(tmp_path / "home-ja.png"), full_page=True)
+        page.screenshot(path=str(screenshots(tmp_path) / "portal-home-ja.png"), full_page=True)
         page.get_by_role("link", name="English").click()
         page.wait_for_load_state()
         assert page.locator("html").get_attribute("lang") == "en"
         assert "Log in with your My Number Card" in page.inner_text("main")
         assert serious_violations(page) == []
-        page.screenshot(path=str(tmp_path / "home-en.png"), full_page=True)
+        page.screenshot(path=str(screenshots(tmp_path) / "portal-home-en.png"), full_page=True)
 
 
 def test_the_home_page_fits_a_phone(served: tuple[str, Platform], tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_the_account_page_in_a_browser(served: tuple[str, Platform], tmp_path: P
         page.goto(url + "/account")
         assert page.get_by_role("heading", name="ログイン中のセッション").is_visible()
         assert serious_violations(page) == []
-        page.screenshot(path=str(tmp_path / "account-ja.png"), full_page=True)
+        page.screenshot(path=str(screenshots(tmp_path) / "portal-account-ja.png"), full_page=True)
         page.get_by_label("ページを開いていないときに送るお知らせの言語").select_option("en")
         page.get_by_role("button", name="保存する").click()
         page.wait_for_load_state()

@@ -6,14 +6,13 @@ the person sees the new address. Japanese and English; axe on every page."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import browser, live_server, serious_violations
+from browser import browser, live_server, screenshots, serious_violations
 
 from openmyna.builder import Builder
 from openmyna.card import CardClient, CardFile, MemoryTransport
@@ -46,13 +45,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Plat
             yield url, platform, who
     finally:
         platform.close()
-
-
-def _shots(tmp_path: Path) -> Path:
-    chosen = os.environ.get("OPENMYNA_SCREENSHOTS")
-    folder = Path(chosen) if chosen else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _page(b: Any, url: str, platform: Platform, who: Holder) -> Any:
@@ -101,7 +93,7 @@ def test_the_moving_one_stop_from_both_ends(
     served: tuple[str, Platform, Holder], tmp_path: Path
 ) -> None:
     url, platform, who = served
-    shots = _shots(tmp_path)
+    shots = screenshots(tmp_path)
     clerk_a = _clerk(platform, MAEBASHI, "鈴木", "一郎")
     clerk_b = _clerk(platform, KOBE, "佐藤", "次郎")
     today = platform.clock.today()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import browser, live_server, serious_violations
+from browser import browser, live_server, screenshots, serious_violations
 
 from openmyna.builder import Builder
 from openmyna.clock import FixedClock
@@ -109,7 +109,9 @@ def test_a_notice_arrives_is_counted_and_is_read_when_opened(
         titles = page.locator(".notice-title").all_inner_texts()
         assert titles[0] == "児童手当の認定通知書を送付しました"  # newest first
         assert serious_violations(page) == []
-        page.screenshot(path=str(tmp_path / "portal-notices-list-ja.png"), full_page=True)
+        page.screenshot(
+            path=str(screenshots(tmp_path) / "portal-notices-list-ja.png"), full_page=True
+        )
         page.get_by_role("link", name="児童手当の認定通知書を送付しました").click()
         page.wait_for_load_state()
         assert page.locator("h1").inner_text() == "児童手当の認定通知書を送付しました"
@@ -119,7 +121,9 @@ def test_a_notice_arrives_is_counted_and_is_read_when_opened(
             "/applications/app-2026-0042"
         )
         assert serious_violations(page) == []
-        page.screenshot(path=str(tmp_path / "portal-notices-notice-ja.png"), full_page=True)
+        page.screenshot(
+            path=str(screenshots(tmp_path) / "portal-notices-notice-ja.png"), full_page=True
+        )
         # It is read: one fewer in the menu, and no longer marked in the list.
         assert int(_badge(page)) == before
         page.get_by_role("link", name="お知らせの一覧へ戻る").click()
@@ -130,7 +134,9 @@ def test_a_notice_arrives_is_counted_and_is_read_when_opened(
         page.wait_for_load_state()
         assert page.locator("h1").inner_text() == "Notices"
         assert serious_violations(page) == []
-        page.screenshot(path=str(tmp_path / "portal-notices-list-en.png"), full_page=True)
+        page.screenshot(
+            path=str(screenshots(tmp_path) / "portal-notices-list-en.png"), full_page=True
+        )
         context.close()
 
 
@@ -151,7 +157,9 @@ def test_the_forwarding_setting_by_keyboard(
         assert "設定を保存しました。" in page.inner_text("main")
         assert page.locator(".link-id").inner_text()
         assert serious_violations(page) == []
-        page.screenshot(path=str(tmp_path / "portal-notices-delivery-ja.png"), full_page=True)
+        page.screenshot(
+            path=str(screenshots(tmp_path) / "portal-notices-delivery-ja.png"), full_page=True
+        )
         page.get_by_label("転送しない").check()
         page.get_by_role("button", name="保存する").click()
         page.wait_for_load_state()
@@ -169,7 +177,9 @@ def test_the_notices_fit_a_phone(served: tuple[str, Platform, Holder], tmp_path:
         page.goto(url + "/notices")
         assert page.evaluate("document.documentElement.scrollWidth") <= 376
         assert serious_violations(page) == []
-        page.screenshot(path=str(tmp_path / "portal-notices-phone.png"), full_page=True)
+        page.screenshot(
+            path=str(screenshots(tmp_path) / "portal-notices-phone.png"), full_page=True
+        )
         page.locator(".notice-item a").first.click()
         page.wait_for_load_state()
         assert page.evaluate("document.documentElement.scrollWidth") <= 376

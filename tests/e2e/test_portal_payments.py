@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import browser, live_server, serious_violations
+from browser import browser, live_server, screenshots, serious_violations
 
 from openmyna.builder import Builder
 from openmyna.clock import FixedClock
@@ -53,24 +53,26 @@ def test_paying_a_fee_by_card(served: tuple[str, Platform], tmp_path: Path) -> N
         page = context.new_page()
         page.goto(url + "/payments")
         assert serious_violations(page) == []
-        page.screenshot(path=str(tmp_path / "payments-ja.png"), full_page=True)
+        page.screenshot(path=str(screenshots(tmp_path) / "portal-payments-ja.png"), full_page=True)
         page.get_by_role("link", name="令和8年度 市県民税 第1期").click()
         assert "12,300 円" in page.inner_text("main")
         assert serious_violations(page) == []
-        page.screenshot(path=str(tmp_path / "payment-ja.png"), full_page=True)
+        page.screenshot(path=str(screenshots(tmp_path) / "portal-payment-ja.png"), full_page=True)
         page.get_by_role("button", name="納付へ進む").click()
         page.wait_for_url("**/payment-provider/checkout/**")
         assert serious_violations(page) == []
         page.get_by_label("カード番号").fill("4242 4242 4242 4242")
-        page.screenshot(path=str(tmp_path / "provider-ja.png"), full_page=True)
+        page.screenshot(path=str(screenshots(tmp_path) / "portal-provider-ja.png"), full_page=True)
         page.get_by_role("button", name="支払う").click()
         page.wait_for_url("**/receipt")
         assert page.get_by_role("heading", name="領収証書").is_visible()
         assert serious_violations(page) == []
-        page.screenshot(path=str(tmp_path / "receipt-ja.png"), full_page=True)
+        page.screenshot(path=str(screenshots(tmp_path) / "portal-receipt-ja.png"), full_page=True)
         phone = context.new_page()
         phone.set_viewport_size({"width": 375, "height": 740})
         phone.goto(page.url)
         assert phone.evaluate("document.documentElement.scrollWidth") <= 376
-        phone.screenshot(path=str(tmp_path / "receipt-phone.png"), full_page=True)
+        phone.screenshot(
+            path=str(screenshots(tmp_path) / "portal-receipt-phone.png"), full_page=True
+        )
     assert platform.portal.payments.open_count(account.portal_code) == 0

@@ -7,14 +7,13 @@ images are taken that way: ``OPENMYNA_SCREENSHOTS=docs/images``).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import browser, live_server, serious_violations
+from browser import browser, live_server, screenshots, serious_violations
 
 from openmyna.builder import Builder
 from openmyna.clock import FixedClock
@@ -39,13 +38,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Plat
         platform.close()
 
 
-def _shots(tmp_path: Path) -> Path:
-    chosen = os.environ.get("OPENMYNA_SCREENSHOTS")
-    folder = Path(chosen) if chosen else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def _logged_in(b: Any, url: str, platform: Platform, who: Holder) -> Any:
     result = authenticate(platform, who.card)
     account = platform.portal.accounts.for_login(result)
@@ -57,7 +49,7 @@ def _logged_in(b: Any, url: str, platform: Platform, who: Holder) -> Any:
 
 def test_a_proxy_within_and_outside_the_scope(served: tuple[str, Platform], tmp_path: Path) -> None:
     url, platform = served
-    shots = _shots(tmp_path)
+    shots = screenshots(tmp_path)
     hanako = holder(platform)
     ichiro = holder(platform, "山田", "一郎")
     post(platform, hanako.resident, title="介護保険料の納入通知書を送付しました")

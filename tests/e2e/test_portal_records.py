@@ -8,14 +8,13 @@ taken that way: ``OPENMYNA_SCREENSHOTS=docs/images``).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import browser, live_server, serious_violations
+from browser import browser, live_server, screenshots, serious_violations
 
 from openmyna.builder import Builder
 from openmyna.clock import FixedClock
@@ -48,13 +47,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Plat
         platform.close()
 
 
-def _shots(tmp_path: Path) -> Path:
-    chosen = os.environ.get("OPENMYNA_SCREENSHOTS")
-    folder = Path(chosen) if chosen else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def _logged_in(b: Any, url: str, platform: Platform, who: Holder, language: str = "ja") -> Any:
     result = authenticate(platform, who.card)
     account = platform.portal.accounts.for_login(result)
@@ -78,7 +70,7 @@ def test_reading_and_filtering_the_records(
     served: tuple[str, Platform, Holder], tmp_path: Path
 ) -> None:
     url, platform, who = served
-    shots = _shots(tmp_path)
+    shots = screenshots(tmp_path)
     with browser() as b:
         context = _logged_in(b, url, platform, who)
         page = context.new_page()
@@ -148,7 +140,7 @@ def test_fetching_own_information_and_seeing_it_recorded(
     served: tuple[str, Platform, Holder], tmp_path: Path
 ) -> None:
     url, platform, who = served
-    shots = _shots(tmp_path)
+    shots = screenshots(tmp_path)
     with browser() as b:
         context = _logged_in(b, url, platform, who)
         page = context.new_page()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import browser, live_server, serious_violations
+from browser import browser, live_server, screenshots, serious_violations
 
 from openmyna.builder import Builder
 from openmyna.clock import FixedClock
@@ -102,8 +102,10 @@ def test_the_statistics_in_japanese_then_english(served: str, tmp_path: Path) ->
         assert "27,445,782" in kinds.inner_text()  # the 2018 population of the designated cities
         assert page.locator("#chart-kinds-title").text_content() == "団体区分別の交付状況"
         assert serious_violations(page) == []
-        page.screenshot(path=str(tmp_path / "portal-statistics-ja.png"))
-        page.locator("#age-sex").screenshot(path=str(tmp_path / "portal-statistics-age-ja.png"))
+        page.screenshot(path=str(screenshots(tmp_path) / "portal-statistics-ja.png"))
+        page.locator("#age-sex").screenshot(
+            path=str(screenshots(tmp_path) / "portal-statistics-age-ja.png")
+        )
         page.get_by_role("link", name="English").click()
         page.wait_for_load_state()
         assert page.locator("html").get_attribute("lang") == "en"
@@ -111,10 +113,10 @@ def test_the_statistics_in_japanese_then_english(served: str, tmp_path: Path) ->
         assert "Cards issued by kind of municipality" in page.inner_text("main")
         assert serious_violations(page) == []
         page.locator("#exchanges-by-month").screenshot(
-            path=str(tmp_path / "portal-statistics-exchanges-en.png")
+            path=str(screenshots(tmp_path) / "portal-statistics-exchanges-en.png")
         )
         page.locator("#municipalities").screenshot(
-            path=str(tmp_path / "portal-statistics-municipalities-en.png")
+            path=str(screenshots(tmp_path) / "portal-statistics-municipalities-en.png")
         )
 
 
@@ -130,7 +132,9 @@ def test_the_statistics_fit_a_phone(served: str, tmp_path: Path) -> None:
         assert widths
         assert max(widths) <= 375
         assert serious_violations(page) == []
-        page.locator("#kinds").screenshot(path=str(tmp_path / "portal-statistics-phone.png"))
+        page.locator("#kinds").screenshot(
+            path=str(screenshots(tmp_path) / "portal-statistics-phone.png")
+        )
 
 
 def test_a_table_downloads_as_csv_and_the_period_narrows(served: str, tmp_path: Path) -> None:
