@@ -7,6 +7,8 @@ import hashlib
 import logging
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from cryptography import x509
 from ekyc_helpers import (
     ADDRESS,
@@ -21,11 +23,12 @@ from ekyc_helpers import (
 )
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from openmyna.card import CardClient, MemoryTransport
 from openmyna.clock import FixedClock
 from openmyna.ekyc.service import month_range
-from openmyna.ekyc.tables import api_keys, audit_log
+from openmyna.ekyc.tables import api_keys, audit_log, metadata
 from openmyna.errors import Conflict, InvalidInput, OpenMynaError
 from openmyna.platform import Platform
 
@@ -67,10 +70,15 @@ def test_the_audit_log_says_what_was_checked_when_and_the_result_without_persona
     assert business.key.key.split("_")[-1] not in dumped  # the API key's secret is not stored
 
 
-def test_the_audit_log_is_append_only(platform: Platform, business: Registered) -> None:
+def test_the_store_matches_its_tables_and_the_audit_log_is_append_only(
+    platform: Platform, business: Registered
+) -> None:
     ekyc = platform.builder.ekyc()
+    with ekyc.store.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(ctx, metadata) == []
     for statement in ("UPDATE audit_log SET result = 'x'", "DELETE FROM audit_log"):
-        with pytest.raises(OpenMynaError), ekyc.store.connection() as conn:
+        with pytest.raises(DBAPIError, match="append-only"), ekyc.store.engine.begin() as conn:
             conn.execute(text(statement))
     assert len(ekyc.audit(business.business.business_id)) == 2
 

@@ -48,6 +48,7 @@ def test_a_cms_signature_gives_the_certificate_its_status_and_the_4_items(
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["result"] == "accepted"
+    assert answer.headers["cache-control"] == "no-store"
     assert body["items"] == {
         "name": "山田 花子",
         "name_substitute": "山田 花子",

@@ -19,7 +19,7 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
@@ -169,7 +169,9 @@ def _problem(description: str) -> dict[str, Any]:
 def routes(platform: EkycPlatform) -> list[BaseRoute]:
     """The business-facing routes over ``platform``."""
 
-    def caller(request: Request) -> Caller:
+    def caller(request: Request, response: Response) -> Caller:
+        # Answers carry the 4 items or the business's records: never kept by a cache.
+        response.headers["Cache-Control"] = "no-store"
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -201,7 +203,9 @@ def routes(platform: EkycPlatform) -> list[BaseRoute]:
                 signature = _decode(body.signature, "signature")
                 done = await run_in_threadpool(platform.verify_raw, who, cert, data, signature)
         except VerificationFailed as refused:
-            return problems.response(refused, status=_refusal_status(refused))
+            return problems.response(
+                refused, status=_refusal_status(refused), headers={"Cache-Control": "no-store"}
+            )
         return _view(done)
 
     @api.get("/audit")

@@ -41,8 +41,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-business_app = typer.Typer(help="The businesses (署名検証者) the operator serves.")
-key_app = typer.Typer(help="The businesses' API keys.")
+business_app = typer.Typer(
+    help="The businesses the operator verifies for (サービスプロバイダ事業者).",
+    no_args_is_help=True,
+)
+key_app = typer.Typer(help="The businesses' API keys.", no_args_is_help=True)
 app.add_typer(business_app, name="business")
 app.add_typer(key_app, name="key")
 
