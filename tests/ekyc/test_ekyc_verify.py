@@ -25,9 +25,13 @@ from fastapi.testclient import TestClient
 
 from openmyna.card import KeyRef
 from openmyna.clock import FixedClock
-from openmyna.pki import CertKind, SignCertItems
+from openmyna.ekyc import EkycPlatform
+from openmyna.ekyc.tables import EKYC_BODY, EKYC_KIND
+from openmyna.pki import CertKind, RevocationChecker, SignCertItems, Verifier
 from openmyna.pki.profiles import ca_certificate, end_entity_certificate
 from openmyna.platform import Platform
+from openmyna.store import open_store
+from openmyna.web import create_app
 
 PROBLEM = "application/problem+json"
 
@@ -284,3 +288,35 @@ def test_a_second_business_is_unaffected_by_the_first_ones_suspension(
     assert post_cms(client, other, cms_by(platform, who.card, data), data).status_code == 200
     [entry, *_] = platform.builder.ekyc().audit(other.business.business_id)
     assert entry.result == "accepted"
+
+
+def test_no_trustworthy_status_is_refused_not_guessed(platform: Platform) -> None:
+    """The OCSP responder does not answer: STATUS_UNKNOWN (503), recorded, not billed."""
+
+    def unreachable(_url: str, _request: bytes) -> bytes:
+        raise OSError("the OCSP responder does not answer")
+
+    jpki = platform.jpki
+    verifier = Verifier(
+        {k: jpki.ca_certificate(k) for k in CertKind},
+        platform.clock,
+        revocation=RevocationChecker(platform.clock, ocsp_fetch=unreachable),
+    )
+    store = open_store(platform.settings, EKYC_KIND, EKYC_BODY)
+    try:
+        ekyc = EkycPlatform(store, platform.clock, verifier)
+        platform.builder.provide("ekyc", ekyc)
+        bank = register(platform)
+        who = holder(platform)
+        data = challenge()
+        with TestClient(create_app(platform), base_url="http://127.0.0.1") as client:
+            answer = post_cms(client, bank, cms_by(platform, who.card, data), data)
+        _refused(answer, 503, "STATUS_UNKNOWN")
+        [entry, *_] = ekyc.audit(bank.business.business_id)
+        assert (entry.result, entry.cert_status, entry.billed) == (
+            "STATUS_UNKNOWN",
+            "unknown",
+            False,
+        )
+    finally:
+        store.close()
