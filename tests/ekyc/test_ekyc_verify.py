@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import pytest
@@ -22,6 +23,8 @@ from ekyc_helpers import (
     register,
 )
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from openmyna.card import KeyRef
 from openmyna.clock import FixedClock
@@ -320,3 +323,22 @@ def test_no_trustworthy_status_is_refused_not_guessed(platform: Platform) -> Non
         )
     finally:
         store.close()
+
+
+_B64 = st.binary(max_size=600).map(lambda raw: base64.b64encode(raw).decode("ascii"))
+_VALUE = st.one_of(_B64, st.text(max_size=40), st.integers(), st.none(), st.lists(st.none()))
+_BODIES = st.dictionaries(
+    st.sampled_from(["data", "cms", "certificate", "signature", "other"]), _VALUE, max_size=4
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=_BODIES)
+def test_any_body_is_answered_without_a_server_error_and_as_a_problem(
+    client: TestClient, business: Registered, body: dict[str, object]
+) -> None:
+    answer = client.post("/api/ekyc/verifications", json=body, headers=business.headers)
+    assert answer.status_code in (400, 422)
+    assert answer.headers["content-type"].startswith(PROBLEM)
