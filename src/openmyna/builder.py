@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from openmyna.bus import Bus
     from openmyna.card.lifecycle import CardLifecycle
     from openmyna.card.signer import CardDataSigner
+    from openmyna.ekyc import EkycPlatform
     from openmyna.network.codes import AgencyCodes
     from openmyna.network.hub import Hub
     from openmyna.network.local import LocalNetwork
@@ -386,6 +387,28 @@ class Builder:
             return moving
 
         return self._once("portal_moving", build, lambda m: m.close())
+
+    def ekyc(self) -> EkycPlatform:
+        """The eKYC platform operator: its own store, a JPKI verifier asking OCSP at each use."""
+        from openmyna.ekyc import EkycPlatform
+        from openmyna.ekyc.tables import EKYC_BODY, EKYC_KIND
+        from openmyna.pki import CertKind, RevocationChecker, Verifier
+        from openmyna.store import open_store
+
+        def build() -> EkycPlatform:
+            jpki = self.jpki(follow_events=True)
+            # The status at the time of use: the JPKI's OCSP responder is asked on every
+            # query (no cache, no CRL fallback), as 犯収法施行規則 6条1項1号ワ's check wants.
+            revocation = RevocationChecker(
+                self.clock, ocsp_fetch=jpki.ocsp_fetcher(), max_age=dt.timedelta(0)
+            )
+            verifier = Verifier(
+                {k: jpki.ca_certificate(k) for k in CertKind}, self.clock, revocation=revocation
+            )
+            store = open_store(self.settings, EKYC_KIND, EKYC_BODY)
+            return EkycPlatform(store, self.clock, verifier)
+
+        return self._once("ekyc", build, lambda e: e.close())
 
     # --- the Information Provision Network -------------------------------------------------
 

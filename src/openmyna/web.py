@@ -169,6 +169,7 @@ def create_app(platform: Platform) -> FastAPI:
         """This installation: what it runs, links to each part, its health."""
         return _landing_page(platform, endpoints(request.app))
 
+    from openmyna.ekyc.api import routes as ekyc_routes
     from openmyna.pki.api import routes as pki_routes
     from openmyna.portal.backoffice.access import StaffApiAccess
     from openmyna.portal.web import routes as portal_routes
@@ -180,6 +181,7 @@ def create_app(platform: Platform) -> FastAPI:
     guard = OperatorOrStaffGuard(platform.settings, staff)
     app.router.routes.extend(registry_routes(platform.registries, guard))
     app.router.routes.extend(pki_routes(platform.jpki))
+    app.router.routes.extend(ekyc_routes(platform.builder.ekyc()))  # /api/ekyc
     app.state.portal = platform.portal
     app.state.backoffice = platform.backoffice
     app.state.application_desk = platform.application_desk

@@ -41,6 +41,7 @@ ALLOWED: dict[str, set[str]] = {
     "card": BOTTOM | {"numbers", "registry", "pki"},
     "network": BOTTOM | {"numbers", "registry", "pki"},
     "portal": BOTTOM | {"numbers", "registry", "pki", "card", "network"},
+    "ekyc": BOTTOM | {"pki", "card"},
 }
 #: Entry points: a domain's CLI asks the builder for its parts.
 ENTRY_MODULES = ("cli.py", "number_cli.py")
