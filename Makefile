@@ -29,12 +29,13 @@ setup-test: $(BIN)/python
 	$(PIP) install --quiet --no-deps -e .
 
 lint:
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 
 # Each conftest.py on its own: in one run they would all be the module `conftest` (pyproject.toml).
 typecheck:
 	$(BIN)/mypy src benchmarks tests
+	$(BIN)/mypy examples
 	for f in $$(find tests -name conftest.py | sort); do $(BIN)/mypy "$$f" || exit 1; done
 
 # On every core (pytest-xdist); the tests marked pcsc share one worker (tests/conftest.py).
