@@ -34,8 +34,7 @@ lint:
 
 # Each conftest.py on its own: in one run they would all be the module `conftest` (pyproject.toml).
 typecheck:
-	$(BIN)/mypy src benchmarks tests
-	$(BIN)/mypy examples
+	$(BIN)/mypy src benchmarks tests examples
 	for f in $$(find tests -name conftest.py | sort); do $(BIN)/mypy "$$f" || exit 1; done
 
 # On every core (pytest-xdist); the tests marked pcsc share one worker (tests/conftest.py).
