@@ -70,7 +70,7 @@ def _filter(
     )
 
 
-def _list_page(page: Page, filters: tuple[str | None, ...], number: str | None) -> Response:
+def _list_page(page: Page, filters: tuple[str | None, ...], shown: str | None) -> Response:
     """The list with its filter form: one page of records, or the form and what is wrong."""
     history, code = _history(page)
     since, until, agency, item = filters
@@ -84,7 +84,7 @@ def _list_page(page: Page, filters: tuple[str | None, ...], number: str | None) 
     }
     try:
         chosen = _filter(history, since, until, agency, item)
-        listing = history.page(code, chosen, parse_page(_short(number)))
+        listing = history.page(code, chosen, parse_page(_short(shown)))
     except InvalidRecordFilter as exc:
         field = str(exc.context.get("field") or "")
         return page.render("records/list.html", status=400, listing=None, problem=field, **context)
@@ -103,10 +103,10 @@ def routes() -> list[BaseRoute]:
         until: str | None = None,
         agency: str | None = None,
         item: str | None = None,
-        number: Annotated[str | None, Query(alias="page")] = None,
+        shown: Annotated[str | None, Query(alias="page")] = None,
     ) -> Response:
         """やりとり履歴: who asked whom for which of the person's information, newest first."""
-        return _list_page(page, (since, until, agency, item), number)
+        return _list_page(page, (since, until, agency, item), shown)
 
     def export(page: Page, kind: str, filters: tuple[str | None, ...]) -> Response:
         history, code = _history(page)
