@@ -1,0 +1,302 @@
+"""The provider in process: authorize → card login → consent (with and without the
+signature step) → token → userinfo → refresh → revoke, and each refusal with its code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "portal"))
+
+from login_helpers import card_login
+from oidc_helpers import (
+    REDIRECT,
+    Registered,
+    auth_params,
+    card_url_of,
+    consent_id,
+    csrf_of,
+    pkce,
+    redirect_params,
+    register,
+    sign_consent,
+)
+from portal_helpers import Holder, holder
+
+from openmyna.builder import Builder
+from openmyna.card import CardClient, MemoryTransport
+from openmyna.clock import FixedClock
+from openmyna.config import Settings
+from openmyna.platform import Platform
+from openmyna.web import create_app
+
+ORIGIN = "http://127.0.0.1"
+
+
+@pytest.fixture
+def platform(settings: Settings, clock: FixedClock) -> Iterator[Platform]:
+    built = Platform(Builder(settings, clock))
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def browser(platform: Platform) -> Iterator[TestClient]:
+    with TestClient(create_app(platform), base_url=ORIGIN) as c:
+        yield c
+
+
+def authorize(browser: TestClient, params: dict[str, str]) -> Any:
+    return browser.get("/oidc/authorize", params=params, follow_redirects=False)
+
+
+def logged_in_consent(browser: TestClient, person: Holder, params: dict[str, str]) -> str:
+    """authorize → (not logged in) login → back to the consent screen: its id."""
+    went = authorize(browser, params)
+    assert went.status_code == 303, went.text
+    path = went.headers["location"]
+    screen = browser.get(path, follow_redirects=False)
+    assert screen.status_code == 303
+    assert screen.headers["location"].startswith("/login?next=")
+    done = card_login(browser, person.card, path)
+    assert done.headers.get("HX-Redirect") == path, done.text
+    return consent_id(path)
+
+
+def approve(browser: TestClient, authorization_id: str) -> dict[str, str]:
+    page = browser.get(f"/oidc/consent/{authorization_id}")
+    assert page.status_code == 200, page.text
+    answered = browser.post(
+        f"/oidc/consent/{authorization_id}",
+        data={"csrf_token": csrf_of(page.text), "decision": "approve"},
+        follow_redirects=False,
+    )
+    assert answered.status_code == 303, answered.text
+    return redirect_params(answered.headers["location"])
+
+
+def token(browser: TestClient, rp: Registered, **form: str) -> Any:
+    assert rp.secret is not None
+    return browser.post("/oidc/token", data=form, auth=(rp.client_id, rp.secret))
+
+
+def test_discovery_and_jwks(browser: TestClient) -> None:
+    meta = browser.get("/.well-known/openid-configuration").json()
+    assert meta["issuer"] == ORIGIN
+    assert meta["code_challenge_methods_supported"] == ["S256"]
+    assert meta["response_types_supported"] == ["code"]
+    assert "private_key_jwt" in meta["token_endpoint_auth_methods_supported"]
+    assert meta["subject_types_supported"] == ["pairwise"]
+    keys = browser.get("/oidc/jwks").json()["keys"]
+    assert len(keys) == 1
+    assert keys[0]["kty"] == "RSA"
+    assert "d" not in keys[0]
+
+
+def test_code_flow_token_userinfo_refresh_revoke(platform: Platform, browser: TestClient) -> None:
+    person = holder(platform)
+    rp = register(platform)
+    verifier, challenge = pkce()
+    params = auth_params(rp.client_id, challenge)
+    back = approve(browser, logged_in_consent(browser, person, params))
+    assert back["state"] == params["state"]
+    got = token(
+        browser,
+        rp,
+        grant_type="authorization_code",
+        code=back["code"],
+        redirect_uri=REDIRECT,
+        code_verifier=verifier,
+    )
+    assert got.status_code == 200, got.text
+    tokens = got.json()
+    keys = KeySet.import_key_set(browser.get("/oidc/jwks").json())
+    id_token = jwt.decode(tokens["id_token"], keys)
+    claims = id_token.claims
+    assert claims["iss"] == ORIGIN
+    assert claims["aud"] == [rp.client_id]
+    assert claims["nonce"] == params["nonce"]
+    assert claims["acr"] == "aal3 crl"
+    assert "name" not in claims  # no 4 items without their scopes
+    info = browser.get(
+        "/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    ).json()
+    assert info == {"sub": claims["sub"]}
+    refreshed = token(
+        browser, rp, grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    new = refreshed.json()
+    assert new["refresh_token"] != tokens["refresh_token"]
+    # Rotation: the old refresh token and its access token are gone.
+    again = token(browser, rp, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    assert again.status_code == 400
+    assert again.json()["code"] == "REFRESH_INVALID"
+    old = browser.get(
+        "/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert old.status_code == 401
+    assert old.json()["code"] == "TOKEN_INVALID"
+    assert rp.secret is not None
+    revoked = browser.post(
+        "/oidc/revoke", data={"token": new["access_token"]}, auth=(rp.client_id, rp.secret)
+    )
+    assert revoked.status_code == 200
+    gone = browser.get("/oidc/userinfo", headers={"Authorization": f"Bearer {new['access_token']}"})
+    assert gone.status_code == 401
+    reused = token(
+        browser,
+        rp,
+        grant_type="authorization_code",
+        code=back["code"],
+        redirect_uri=REDIRECT,
+        code_verifier=verifier,
+    )
+    assert reused.status_code == 400
+    assert reused.json()["code"] == "CODE_USED"
+
+
+def test_four_items_come_from_the_signature_certificate(
+    platform: Platform, browser: TestClient
+) -> None:
+    person = holder(platform)
+    rp = register(platform, scopes=["openid", "name", "address", "birthdate", "gender"])
+    verifier, challenge = pkce()
+    params = auth_params(rp.client_id, challenge, scope="openid name address birthdate gender")
+    authorization_id = logged_in_consent(browser, person, params)
+    page = browser.get(f"/oidc/consent/{authorization_id}")
+    # Approving before signing is refused.
+    early = browser.post(
+        f"/oidc/consent/{authorization_id}",
+        data={"csrf_token": csrf_of(page.text), "decision": "approve"},
+        follow_redirects=False,
+    )
+    assert early.status_code == 409
+    assert "OIDC_SIGNATURE_REQUIRED" in early.text
+    opened = browser.post(
+        f"/oidc/consent/{authorization_id}/sign", data={"csrf_token": csrf_of(page.text)}
+    )
+    url = card_url_of(opened.text)
+    phone = TestClient(browser.app, base_url=ORIGIN)
+    task = phone.get(url).json()
+    assert task["kind"] == "sign"
+    answered = phone.post(url, json={"cms": sign_consent(person.card, task, platform.clock.now())})
+    assert answered.status_code == 200, answered.text
+    back = approve(browser, authorization_id)
+    got = token(
+        browser,
+        rp,
+        grant_type="authorization_code",
+        code=back["code"],
+        redirect_uri=REDIRECT,
+        code_verifier=verifier,
+    ).json()
+    info = browser.get(
+        "/oidc/userinfo", headers={"Authorization": f"Bearer {got['access_token']}"}
+    ).json()
+    r = person.resident
+    assert info["name"].replace("　", " ").replace(" ", "") == f"{r.family_name}{r.given_name}"
+    assert info["birthdate"] == r.date_of_birth.isoformat()
+    assert info["gender"] == "female"
+    assert info["address"]
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"code_challenge": None, "code_challenge_method": None}, "PKCE_REQUIRED"),
+        ({"code_challenge_method": "plain"}, "PKCE_METHOD_REFUSED"),
+        ({"state": None}, "PARAMETER_MISSING"),
+        ({"nonce": None}, "PARAMETER_MISSING"),
+        ({"scope": "openid name"}, "SCOPE_NOT_ALLOWED"),
+        ({"scope": "openid email"}, "SCOPE_NOT_ALLOWED"),
+        ({"response_type": "token"}, "UNSUPPORTED_RESPONSE_TYPE"),
+        ({"acr_values": "aal1"}, "ACR_UNSUPPORTED"),
+    ],
+)
+def test_refused_requests_go_back_with_their_code(
+    platform: Platform, browser: TestClient, change: dict[str, str | None], code: str
+) -> None:
+    rp = register(platform)
+    params = auth_params(rp.client_id, pkce()[1])
+    for key, value in change.items():
+        if value is None:
+            params.pop(key)
+        else:
+            params[key] = value
+    went = authorize(browser, params)
+    assert went.status_code == 303, went.text
+    back = redirect_params(went.headers["location"])
+    assert back.get("code", "").upper() == code or back["error"].upper() == code, back
+    assert back.get("state") == params.get("state")
+
+
+def test_wrong_redirect_uri_is_shown_not_followed(platform: Platform, browser: TestClient) -> None:
+    rp = register(platform)
+    params = auth_params(rp.client_id, pkce()[1], redirect_uri="https://bank.example/callback/x")
+    went = authorize(browser, params)
+    assert went.status_code == 400
+    assert "REDIRECT_URI_MISMATCH" in went.text
+    assert "location" not in went.headers
+
+
+def test_expired_code_and_another_clients_code(
+    platform: Platform, browser: TestClient, clock: FixedClock
+) -> None:
+    person = holder(platform)
+    rp = register(platform)
+    other = register(platform, name="別の事業者")
+    verifier, challenge = pkce()
+    back = approve(
+        browser, logged_in_consent(browser, person, auth_params(rp.client_id, challenge))
+    )
+    form = {
+        "grant_type": "authorization_code",
+        "code": back["code"],
+        "redirect_uri": REDIRECT,
+        "code_verifier": verifier,
+    }
+    stolen = token(browser, other, **form)
+    assert stolen.status_code == 400
+    assert stolen.json()["code"] == "CODE_OTHER_CLIENT"
+    clock.advance(dt.timedelta(minutes=3))
+    late = token(browser, rp, **form)
+    assert late.status_code == 400
+    assert late.json()["code"] == "CODE_EXPIRED"
+
+
+def test_replayed_nonce_and_revoked_card(platform: Platform, browser: TestClient) -> None:
+    person = holder(platform)
+    rp = register(platform)
+    verifier, challenge = pkce()
+    params = auth_params(rp.client_id, challenge)
+    back = approve(browser, logged_in_consent(browser, person, params))
+    got = token(
+        browser,
+        rp,
+        grant_type="authorization_code",
+        code=back["code"],
+        redirect_uri=REDIRECT,
+        code_verifier=verifier,
+    ).json()
+    replay = dict(params, state="again")
+    went = authorize(browser, replay)
+    assert redirect_params(went.headers["location"])["code"] == "NONCE_REPLAYED"
+    serial = CardClient(MemoryTransport(person.card)).auth_certificate().serial_number
+    platform.jpki.revoke(serial)
+    info = browser.get("/oidc/userinfo", headers={"Authorization": f"Bearer {got['access_token']}"})
+    assert info.status_code == 401
+    assert info.json()["code"] == "TOKEN_INVALID"
+    refreshed = token(browser, rp, grant_type="refresh_token", refresh_token=got["refresh_token"])
+    assert refreshed.status_code == 400
+    assert refreshed.json()["code"] == "CERTIFICATE_REVOKED"
