@@ -28,6 +28,7 @@ GROUPS: dict[str, tuple[str, str, str]] = {
     "network": ("openmyna.network.cli", "app", "The Information Provision Network (X1-X6)."),
     "portal": ("openmyna.portal.cli", "app", "The citizen portal (P1-P8)."),
     "backoffice": ("openmyna.portal.backoffice.cli", "app", "The portal's back office (staff)."),
+    "oidc": ("openmyna.identity.oidc.cli", "app", "The OpenID Connect provider for businesses."),
 }
 _TOP_LEVEL = ("demo", "serve")
 #: The network's own commands; any other word after ``network`` may be ``scenario``.
