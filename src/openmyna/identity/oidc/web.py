@@ -142,20 +142,23 @@ def routes() -> list[Any]:
     @api.get("/oidc/userinfo", tags=["oidc"])
     def userinfo(request: Request) -> Response:
         """The claims of the access token's grant (Bearer)."""
-        return _userinfo(request)
+        return _userinfo(request, None)
 
     @api.post("/oidc/userinfo", tags=["oidc"])
-    def userinfo_post(request: Request) -> Response:
-        """The claims of the access token's grant (Bearer), by POST (OIDC Core §5.3.1)."""
-        return _userinfo(request)
+    async def userinfo_post(request: Request) -> Response:
+        """The same by POST: the token in the header or the form (RFC 6750 §2.1, §2.2)."""
+        form = dict(await read_form(request))
+        return await run_in_threadpool(_userinfo, request, form.get("access_token"))
 
-    def _userinfo(request: Request) -> Response:
+    def _userinfo(request: Request, in_form: str | None) -> Response:
         oidc = oidc_of(request)
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        presented = value.strip() if scheme.lower() == "bearer" else ""
         try:
-            if scheme.lower() != "bearer" or not value.strip():
-                raise errors.TokenInvalid("a Bearer access token is required")
-            claims = oidc.provider.userinfo(value.strip())
+            if bool(presented) == bool(in_form):
+                # RFC 6750 §2: exactly one way of sending the token.
+                raise errors.TokenInvalid("one Bearer access token is required")
+            claims = oidc.provider.userinfo(presented or str(in_form))
         except errors.TokenInvalid as exc:
             body = dict(exc.get_body())
             return JSONResponse(
