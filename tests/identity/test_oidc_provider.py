@@ -300,3 +300,81 @@ def test_replayed_nonce_and_revoked_card(platform: Platform, browser: TestClient
     refreshed = token(browser, rp, grant_type="refresh_token", refresh_token=got["refresh_token"])
     assert refreshed.status_code == 400
     assert refreshed.json()["code"] == "CERTIFICATE_REVOKED"
+
+
+def _sub(platform: Platform, browser: TestClient, person: Holder, rp: Registered) -> str:
+    """A whole login of ``person`` at ``rp``: the ID token's subject."""
+    verifier, challenge = pkce()
+    back = approve(
+        browser, logged_in_consent(browser, person, auth_params(rp.client_id, challenge))
+    )
+    got = token(
+        browser,
+        rp,
+        grant_type="authorization_code",
+        code=back["code"],
+        redirect_uri=REDIRECT,
+        code_verifier=verifier,
+    ).json()
+    keys = KeySet.import_key_set(browser.get("/oidc/jwks").json())
+    return str(jwt.decode(got["id_token"], keys).claims["sub"])
+
+
+def test_the_subject_is_pairwise_and_survives_a_card_renewal(
+    platform: Platform, browser: TestClient
+) -> None:
+    person = holder(platform)
+    bank = register(platform)
+    shop = register(platform, name="別の事業者", redirect_uri="https://shop.example/callback")
+    first = _sub(platform, browser, person, bank)
+    browser.cookies.clear()
+    reissued = platform.cards.reissue(
+        person.resident.resident_code,
+        auth_pin="1234",
+        sign_password="ABC123XYZ",
+        identity_check="旅券",
+    )
+    renewed = Holder(person.resident, reissued.card)
+    assert _sub(platform, browser, renewed, bank) == first
+    # Never the number nor a serial; another sector sees another subject.
+    assert person.resident.individual_number not in first
+    serial = CardClient(MemoryTransport(reissued.card)).auth_certificate().serial_number
+    assert format(serial, "x") not in first
+    assert str(serial) not in first
+    other = platform.oidc.provider.subject("shop.example", _account(platform, renewed))
+    assert other != first
+    assert shop.client_id
+
+
+def _account(platform: Platform, person: Holder) -> str:
+    from portal_helpers import authenticate
+
+    return platform.portal.accounts.for_login(authenticate(platform, person.card)).account_id
+
+
+def test_a_rotated_key_keeps_verifying_until_its_tokens_expire(
+    platform: Platform, browser: TestClient, clock: FixedClock
+) -> None:
+    person = holder(platform)
+    rp = register(platform)
+    verifier, challenge = pkce()
+    back = approve(
+        browser, logged_in_consent(browser, person, auth_params(rp.client_id, challenge))
+    )
+    got = token(
+        browser,
+        rp,
+        grant_type="authorization_code",
+        code=back["code"],
+        redirect_uri=REDIRECT,
+        code_verifier=verifier,
+    ).json()
+    old_kid = jwt.decode(got["id_token"], KeySet.import_key_set(browser.get("/oidc/jwks").json()))
+    new_kid = platform.oidc.provider.keys.rotate()
+    published = browser.get("/oidc/jwks").json()
+    assert {k["kid"] for k in published["keys"]} == {old_kid.header["kid"], new_kid}
+    # The old token still verifies with the JWKS as published after the rotation.
+    jwt.decode(got["id_token"], KeySet.import_key_set(published))
+    clock.advance(dt.timedelta(minutes=16))
+    later = browser.get("/oidc/jwks").json()
+    assert [k["kid"] for k in later["keys"]] == [new_kid]
