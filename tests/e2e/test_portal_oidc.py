@@ -26,6 +26,7 @@ from openmyna.builder import Builder
 from openmyna.clock import FixedClock
 from openmyna.config import Settings
 from openmyna.platform import Platform
+from openmyna.portal.backoffice.staff import Role
 from openmyna.portal.sessions import COOKIE
 from openmyna.web import create_app
 
@@ -125,3 +126,32 @@ def test_the_consent_screen_signs_then_returns_the_code(
         answer = parse_qs(back.query)
         assert answer["state"] == ["st-" + language]
         assert answer["code"][0]
+
+
+def test_the_clients_page_for_administrators(
+    served: tuple[str, Platform, Holder], tmp_path: Path
+) -> None:
+    url, platform, person = served
+    cookie = _logged_in(platform, person, url)
+    account = platform.portal.sessions.current(cookie["value"]).account_id
+    platform.backoffice.staff.grant("102016", account, Role.ADMINISTRATOR, "管理者", by=None)
+    with browser() as b:
+        context = b.new_context(viewport={"width": 1280, "height": 900})
+        context.add_cookies([cookie])
+        page = context.new_page()
+        page.goto(url + "/oidc/clients")
+        page.get_by_label("事業者名").fill("デモ証券")
+        page.get_by_label("戻り先URL（1行に1つ、完全一致）").fill("https://sec.example/cb")
+        page.get_by_label("氏名 (name)").check()
+        with page.expect_navigation():
+            page.get_by_role("button", name="この事業者を登録する").click()
+        assert "client_secret" in page.inner_text("main")
+        assert serious_violations(page) == []
+        page.goto(url + "/oidc/clients")
+        assert "デモ証券" in page.inner_text("main")
+        assert serious_violations(page) == []
+        _shot(page, tmp_path, "oidc-clients-ja")
+        page.goto(url + "/lang/en?next=/oidc/clients")
+        assert "Linked businesses" in page.inner_text("main")
+        assert serious_violations(page) == []
+        _shot(page, tmp_path, "oidc-clients-en")
