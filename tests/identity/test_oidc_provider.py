@@ -378,3 +378,71 @@ def test_a_rotated_key_keeps_verifying_until_its_tokens_expire(
     clock.advance(dt.timedelta(minutes=16))
     later = browser.get("/oidc/jwks").json()
     assert [k["kid"] for k in later["keys"]] == [new_kid]
+
+
+def test_another_persons_authorization_and_csrf_are_refused(
+    platform: Platform, browser: TestClient
+) -> None:
+    hanako = holder(platform)
+    rp = register(platform)
+    authorization_id = logged_in_consent(browser, hanako, auth_params(rp.client_id, pkce()[1]))
+    page = browser.get(f"/oidc/consent/{authorization_id}")
+    # Without the CSRF token, or from another site, nothing is decided.
+    bare = browser.post(f"/oidc/consent/{authorization_id}", data={"decision": "approve"})
+    assert bare.status_code == 403
+    forged = browser.post(
+        f"/oidc/consent/{authorization_id}",
+        data={"csrf_token": csrf_of(page.text), "decision": "approve"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert forged.status_code == 403
+    # Another person, logged in elsewhere, cannot open or answer Hanako's request.
+    ichiro = holder(platform, "佐藤", "一郎")
+    other = TestClient(browser.app, base_url=ORIGIN)
+    card_login(other, ichiro.card, "/")
+    seen = other.get(f"/oidc/consent/{authorization_id}")
+    assert seen.status_code == 404
+    assert "OIDC_AUTHORIZATION_NOT_FOUND" in seen.text
+    answered = other.post(
+        f"/oidc/consent/{authorization_id}",
+        data={"csrf_token": csrf_of(other.get("/").text), "decision": "approve"},
+    )
+    assert answered.status_code == 404
+    # Declining sends Hanako back with access_denied; the request is then closed.
+    declined = browser.post(
+        f"/oidc/consent/{authorization_id}",
+        data={"csrf_token": csrf_of(page.text), "decision": "deny"},
+        follow_redirects=False,
+    )
+    assert redirect_params(declined.headers["location"])["error"] == "access_denied"
+    assert browser.get(f"/oidc/consent/{authorization_id}").status_code == 404
+
+
+def test_hostile_and_oversized_input(platform: Platform, browser: TestClient) -> None:
+    rp = register(platform)
+    # A script in a parameter shown on the error page is escaped, not run.
+    went = authorize(browser, {"client_id": "<script>alert(1)</script>", "response_type": "code"})
+    assert went.status_code == 400
+    assert "<script>alert(1)</script>" not in went.text
+    # An oversized token request is refused as a malformed one, not a 5xx.
+    assert rp.secret is not None
+    huge = browser.post(
+        "/oidc/token",
+        content=b"grant_type=authorization_code&code=" + b"A" * 100_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=(rp.client_id, rp.secret),
+    )
+    assert huge.status_code == 400
+    # A malformed card answer and an unknown one-time URL are problems with their codes.
+    assert browser.get("/oidc/card/nope").status_code == 404
+    bad = browser.post("/oidc/card/nope", content=b"{not json")
+    assert bad.status_code in (400, 404)
+    # The userinfo endpoint wants exactly one Bearer token.
+    none = browser.get("/oidc/userinfo")
+    assert none.status_code == 401
+    assert none.json()["code"] == "TOKEN_INVALID"
+    # A client whose registration is removed gets nothing more.
+    platform.oidc.clients.remove(rp.client_id)
+    gone = authorize(browser, auth_params(rp.client_id, pkce()[1]))
+    assert gone.status_code == 400
+    assert "CLIENT_UNKNOWN" in gone.text
