@@ -4,6 +4,7 @@ signature step) → token → userinfo → refresh → revoke, and each refusal 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -446,3 +447,49 @@ def test_hostile_and_oversized_input(platform: Platform, browser: TestClient) ->
     gone = authorize(browser, auth_params(rp.client_id, pkce()[1]))
     assert gone.status_code == 400
     assert "CLIENT_UNKNOWN" in gone.text
+
+
+def test_the_demo_wallet_signs_the_consent(settings: Settings, clock: FixedClock) -> None:
+    from login_helpers import demo_cards, served, with_portal
+    from portal_helpers import SIGN_PASSWORD
+
+    with served(with_portal(settings, demo_wallet=True), clock) as (demo, browser):
+        person = holder(demo)
+        other = holder(demo, "佐藤", "一郎")
+        demo_cards(demo, {"hanako": person, "ichiro": other})
+        rp = register(demo, scopes=["openid", "name", "birthdate"])
+        verifier, challenge = pkce()
+        params = auth_params(rp.client_id, challenge, scope="openid name birthdate")
+        authorization_id = logged_in_consent(browser, person, params)
+        page = browser.get(f"/oidc/consent/{authorization_id}")
+        opened = browser.post(
+            f"/oidc/consent/{authorization_id}/sign", data={"csrf_token": csrf_of(page.text)}
+        )
+        wallet = re.search(r'href="(/oidc/wallet/[A-Za-z0-9_-]+)"', opened.text)
+        assert wallet is not None
+        assert browser.get(wallet.group(1)).status_code == 200
+        # Another person's card is refused; a wrong password too; then the right one signs.
+        wrong = browser.post(wallet.group(1), data={"card": "ichiro", "secret": SIGN_PASSWORD})
+        assert wrong.status_code == 400
+        assert "SIGNER_NOT_APPLICANT" in wrong.text
+        signed = browser.post(
+            wallet.group(1),
+            data={"card": "hanako", "secret": SIGN_PASSWORD},
+            follow_redirects=False,
+        )
+        assert signed.status_code == 303
+        assert signed.headers["location"] == f"/oidc/consent/{authorization_id}"
+        back = approve(browser, authorization_id)
+        got = token(
+            browser,
+            rp,
+            grant_type="authorization_code",
+            code=back["code"],
+            redirect_uri=REDIRECT,
+            code_verifier=verifier,
+        ).json()
+        info = browser.get(
+            "/oidc/userinfo", headers={"Authorization": f"Bearer {got['access_token']}"}
+        ).json()
+        assert info["birthdate"] == person.resident.date_of_birth.isoformat()
+        assert "address" not in info

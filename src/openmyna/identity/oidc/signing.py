@@ -127,7 +127,10 @@ class ConsentSigning:
         }
 
     def answer(self, token: str, cms_der: bytes) -> str:
-        """Verify the CMS over the consent document; keep what the certificate carries."""
+        """Verify the CMS over the consent document; keep what the certificate carries.
+
+        Returns the authorization's id.
+        """
         row = self._row(token)
         document = bytes(row["document"])
         signature = parse_detached(cms_der)
@@ -167,7 +170,7 @@ class ConsentSigning:
             )
         if not getattr(done, "rowcount", 0):
             raise CardRequestUsed("the card request was answered already")
-        return str(row["authorization_id"])[:8]
+        return str(row["authorization_id"])
 
 
 def cms_of(body: object) -> bytes:

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -23,7 +24,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from openmyna.errors import OpenMynaError
+from openmyna.card import CardClient, CardFile, MemoryTransport
+from openmyna.card.eapply_app import sign_document
+from openmyna.errors import NotFound, OpenMynaError
 from openmyna.identity.oidc import errors
 from openmyna.identity.oidc.adapter import (
     oauth_request,
@@ -35,7 +38,8 @@ from openmyna.identity.oidc.provider import ACR_CARD, Authorization, EndUser
 from openmyna.identity.oidc.service import Oidc
 from openmyna.identity.oidc.signing import cms_of
 from openmyna.portal.eapply.wallet import _json_body
-from openmyna.portal.pages import SECURITY_HEADERS, Page, PageDep, PageRoute
+from openmyna.portal.login.wallet import DemoWallet
+from openmyna.portal.pages import SECURITY_HEADERS, Page, PageDep, PageRoute, same_origin
 
 #: The consent screen's labels of what goes to the client, by scope.
 ITEM_ORDER = ("name", "address", "birthdate", "gender")
@@ -182,9 +186,10 @@ def routes() -> list[Any]:
         """The holder's app posts the CMS signature of the consent document."""
         oidc = oidc_of(request)
         cms = cms_of(await _json_body(request))
-        reference = await run_in_threadpool(oidc.signing.answer, token, cms)
+        authorization = await run_in_threadpool(oidc.signing.answer, token, cms)
         return JSONResponse(
-            {"status": "signed", "reference": reference}, headers={"Cache-Control": "no-store"}
+            {"status": "signed", "reference": authorization[:8]},
+            headers={"Cache-Control": "no-store"},
         )
 
     pages = APIRouter(route_class=PageRoute)
@@ -222,7 +227,8 @@ def routes() -> list[Any]:
         auth = _own(page, oidc, authorization_id)
         token = oidc.signing.request(auth)
         url = origin_of(page.request) + f"/oidc/card/{token}"
-        return _render(page, _own(page, oidc, authorization_id), card_url=url)
+        wallet = f"/oidc/wallet/{token}" if page.portal.wallet is not None else None
+        return _render(page, _own(page, oidc, authorization_id), card_url=url, wallet=wallet)
 
     @pages.post("/oidc/consent/{authorization_id}", response_class=HTMLResponse, tags=["oidc"])
     def consent_answer(
@@ -261,4 +267,52 @@ def routes() -> list[Any]:
         oidc.provider.finish(auth.authorization_id, "done" if user else "denied")
         return to_response(*answered)
 
+    @pages.get("/oidc/wallet/{token}", response_class=HTMLResponse, tags=["oidc"])
+    def wallet_form(page: PageDep, token: str) -> Response:
+        """The demo wallet for the consent's signature (only while the demo runs)."""
+        demo = _demo_wallet(page)
+        task = oidc_of(page.request).signing.task(token)
+        return page.render("oidc/wallet.html", task=task, token=token, cards=demo.cards())
+
+    @pages.post("/oidc/wallet/{token}", response_class=HTMLResponse, tags=["oidc"])
+    def wallet_sign(
+        page: PageDep,
+        token: str,
+        card: Annotated[str, Form(max_length=200)] = "",
+        secret: Annotated[str, Form(max_length=32)] = "",
+    ) -> Response:
+        """The demo wallet signs the consent with the chosen demo card, then goes back."""
+        demo = _demo_wallet(page)
+        same_origin(page.request)
+        oidc = oidc_of(page.request)
+        task = oidc.signing.task(token)
+        document = base64.b64decode(task["document"])
+        try:
+            chosen = demo.card(card)
+            with CardFile.open(demo.directory / chosen.file, settings=demo.settings) as opened:
+                client = CardClient(MemoryTransport(opened.card))
+                client.require_my_number_card()
+                cms = sign_document(
+                    client, secret, document, signing_time=oidc.provider.clock.now()
+                )
+            authorization = oidc.signing.answer(token, cms)
+        except OpenMynaError as exc:
+            return page.render(
+                "oidc/wallet.html",
+                status=400,
+                task=task,
+                token=token,
+                cards=demo.cards(),
+                error=exc.code,
+                tries_left=exc.context.get("tries_left"),
+                chosen=card,
+            )
+        return page.redirect(f"/oidc/consent/{authorization}")
+
     return [*api.routes, *pages.routes]
+
+
+def _demo_wallet(page: Page) -> DemoWallet:
+    if page.portal.wallet is None:  # only while the demo runs (PortalSettings.demo_wallet)
+        raise NotFound("no such page")
+    return page.portal.wallet
