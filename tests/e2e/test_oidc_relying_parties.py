@@ -211,3 +211,58 @@ def test_pyoidc_client_with_client_secret_basic(served: Served) -> None:
     assert again.json()["code"] == "REFRESH_INVALID"
     # The same person, another business: another subject.
     assert parse_qs(query)["code"][0]
+
+
+def test_the_demo_bank_opens_an_account_with_the_four_items(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from oidc_helpers import sign_consent
+
+    from openmyna.demo.bank import DemoBank
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("bank"))
+    clock = FixedClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
+    platform = Platform(Builder(settings, clock))
+    try:
+        person = holder(platform)
+        app = create_app(platform)
+        app.router.routes.extend(DemoBank(platform.oidc).routes())
+        with live_server(app) as base, httpx2.Client(base_url=base) as browser:
+            assert "口座を開設する" in browser.get("/demo-bank").text
+            to_provider = browser.get("/demo-bank/open")
+            authorize = browser.get(to_provider.headers["location"])
+            consent = authorize.headers["location"]
+            waiting = browser.get(browser.get(consent).headers["location"])
+            found = re.fullmatch(r"/login/wait/([0-9a-f]{32})", waiting.headers["location"])
+            assert found is not None
+            with httpx2.Client() as phone:
+                challenge = fetch_challenge(phone, f"{base}/login/r/{found.group(1)}")
+                card = CardClient(MemoryTransport(person.card))
+                post_answer(phone, challenge, sign_challenge(card, challenge, AUTH_PIN))
+            browser.get(f"/login/wait/{found.group(1)}/status", headers={"HX-Request": "true"})
+            page = browser.get(consent)
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert csrf is not None
+            opened = browser.post(
+                consent + "/sign", data={"csrf_token": csrf.group(1)}, headers={"Origin": base}
+            )
+            url = re.search(r"sign-application (\S+)", opened.text)
+            assert url is not None
+            with httpx2.Client() as phone:
+                task = phone.get(url.group(1)).json()
+                signed = phone.post(
+                    url.group(1), json={"cms": sign_consent(person.card, task, clock.now())}
+                )
+                assert signed.status_code == 200, signed.text
+            approved = browser.post(
+                consent,
+                data={"csrf_token": csrf.group(1), "decision": "approve"},
+                headers={"Origin": base},
+            )
+            done = browser.get(approved.headers["location"])
+            assert done.status_code == 200, done.text
+            assert "口座を開設しました" in done.text
+            assert person.resident.date_of_birth.isoformat() in done.text
+            assert "female" in done.text
+    finally:
+        platform.close()
