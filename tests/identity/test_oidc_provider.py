@@ -493,3 +493,29 @@ def test_the_demo_wallet_signs_the_consent(settings: Settings, clock: FixedClock
         ).json()
         assert info["birthdate"] == person.resident.date_of_birth.isoformat()
         assert "address" not in info
+
+
+def test_no_token_reaches_the_logs(
+    platform: Platform, browser: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    person = holder(platform)
+    rp = register(platform)
+    verifier, challenge = pkce()
+    back = approve(
+        browser, logged_in_consent(browser, person, auth_params(rp.client_id, challenge))
+    )
+    got = token(
+        browser,
+        rp,
+        grant_type="authorization_code",
+        code=back["code"],
+        redirect_uri=REDIRECT,
+        code_verifier=verifier,
+    ).json()
+    logged = caplog.text
+    assert got["access_token"] not in logged
+    assert got["refresh_token"] not in logged
+    assert back["code"] not in logged

@@ -10,6 +10,7 @@ subclasses only answer their questions (find a code, save a token, which key sig
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from authlib.oauth2 import AuthorizationServer
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
     from openmyna.identity.oidc.provider import EndUser, IssuedCode, IssuedToken, Provider
 
 AUTH_METHODS = ["client_secret_basic", "private_key_jwt"]
+
+# Authlib logs the tokens it issues at DEBUG ("Issue token %r to %r"): bearer secrets and the
+# grant's claims must never reach a log, whatever the application's logging level.
+logging.getLogger("authlib").setLevel(logging.INFO)
 
 
 class OidcServer(AuthorizationServer):  # type: ignore[misc]
