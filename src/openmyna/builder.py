@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from openmyna.card.lifecycle import CardLifecycle
     from openmyna.card.signer import CardDataSigner
     from openmyna.ekyc import EkycPlatform
+    from openmyna.identity.oidc import Oidc
     from openmyna.network.codes import AgencyCodes
     from openmyna.network.hub import Hub
     from openmyna.network.local import LocalNetwork
@@ -478,6 +479,13 @@ class Builder:
             lambda: AgencyCodes.open(self.settings, self.clock, self.identity_index()),
             lambda c: c.close(),
         )
+
+    def oidc(self) -> Oidc:
+        """The OpenID Connect provider for businesses (identity/oidc): its own store, the
+        portal's card login and accounts, the JPKI verifier for the consent's signature."""
+        from openmyna.identity.oidc.builder import build_oidc
+
+        return self._once("oidc", lambda: build_oidc(self), lambda o: o.close())
 
     # --- lifetime --------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ GROUPS: dict[str, tuple[str, str, str]] = {
     "portal": ("openmyna.portal.cli", "app", "The citizen portal (P1-P8)."),
     "backoffice": ("openmyna.portal.backoffice.cli", "app", "The portal's back office (staff)."),
     "ekyc": ("openmyna.ekyc.cli", "app", "JPKI identity verification for businesses (H4)."),
+    "oidc": ("openmyna.identity.oidc.cli", "app", "The OpenID Connect provider for businesses."),
 }
 _TOP_LEVEL = ("demo", "serve")
 #: The network's own commands; any other word after ``network`` may be ``scenario``.

@@ -43,6 +43,8 @@ class Platform:
             self.application_desk = builder.application_desk()
             # The moving one-stop, following the registries' moves on the bus.
             self.moving = builder.portal_moving()
+            # The OpenID Connect provider for businesses (デジタル認証アプリ's role).
+            self.oidc = builder.oidc()
         except BaseException:
             builder.close()
             raise

@@ -170,6 +170,8 @@ def create_app(platform: Platform) -> FastAPI:
         return _landing_page(platform, endpoints(request.app))
 
     from openmyna.ekyc.api import routes as ekyc_routes
+    from openmyna.identity.oidc.admin import routes as oidc_admin_routes
+    from openmyna.identity.oidc.web import routes as oidc_routes
     from openmyna.pki.api import routes as pki_routes
     from openmyna.portal.backoffice.access import StaffApiAccess
     from openmyna.portal.web import routes as portal_routes
@@ -187,6 +189,8 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.application_desk = platform.application_desk
     app.state.staff_member = platform.backoffice.is_staff  # the menu's back-office entry
     app.router.routes.extend(portal_routes(demo_wallet=platform.settings.portal.demo_wallet))
+    app.state.oidc = platform.oidc
+    app.router.routes.extend([*oidc_routes(), *oidc_admin_routes()])
     _network_routes(app, platform)
     unguarded = unguarded_routes(app.routes, PERSONAL_DATA_PREFIXES, PUBLIC_PATHS)
     if unguarded:

@@ -20,7 +20,7 @@ HostOpt = typer.Option("127.0.0.1", "--host", help="Address to listen on.")
 PortOpt = typer.Option(8000, "--port", help="Port to listen on.")
 
 
-def _serve(builder: Builder, host: str, port: int) -> None:
+def _serve(builder: Builder, host: str, port: int, *, bank: bool = False) -> None:
     from openmyna.platform import Platform
     from openmyna.server import serve as serve_app
     from openmyna.web import create_app, endpoints, refuse_unprotected_exposure
@@ -29,6 +29,10 @@ def _serve(builder: Builder, host: str, port: int) -> None:
     platform = Platform(builder)
     try:
         app = create_app(platform)
+        if bank:  # the demo's relying party of the OIDC provider (デモ銀行, /demo-bank)
+            from openmyna.demo.bank import DemoBank
+
+            app.router.routes.extend(DemoBank(platform.oidc).routes())
         console.print(f"openmyna serving on http://{host}:{port}/")
         for found in endpoints(app):
             console.print(f"  http://{host}:{port}{found.path}  {found.summary}", markup=False)
@@ -154,7 +158,7 @@ def demo(
         platform.close()
     _print_cards(directory, cards, issued, host, port)
     if not seed_only:
-        _serve(_demo_builder(), host, port)
+        _serve(_demo_builder(), host, port, bank=True)
 
 
 def register(app: typer.Typer) -> None:

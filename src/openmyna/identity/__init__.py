@@ -1,0 +1,1 @@
+"""Identity for other sites and businesses: the OpenID Connect provider (``identity.oidc``)."""
