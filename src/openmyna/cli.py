@@ -28,6 +28,11 @@ GROUPS: dict[str, tuple[str, str, str]] = {
     "network": ("openmyna.network.cli", "app", "The Information Provision Network (X1-X6)."),
     "portal": ("openmyna.portal.cli", "app", "The citizen portal (P1-P8)."),
     "backoffice": ("openmyna.portal.backoffice.cli", "app", "The portal's back office (staff)."),
+    "latest-items": (
+        "openmyna.latest_items.cli",
+        "app",
+        "The latest-4-items service (最新の4情報提供サービス): businesses.",
+    ),
 }
 _TOP_LEVEL = ("demo", "serve")
 #: The network's own commands; any other word after ``network`` may be ``scenario``.

@@ -186,6 +186,10 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.application_desk = platform.application_desk
     app.state.staff_member = platform.backoffice.is_staff  # the menu's back-office entry
     app.router.routes.extend(portal_routes(demo_wallet=platform.settings.portal.demo_wallet))
+    from openmyna.latest_items.api import routes as latest_items_routes
+
+    app.state.latest_items = platform.latest_items
+    app.router.routes.extend(latest_items_routes())
     _network_routes(app, platform)
     unguarded = unguarded_routes(app.routes, PERSONAL_DATA_PREFIXES, PUBLIC_PATHS)
     if unguarded:

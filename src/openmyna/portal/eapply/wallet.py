@@ -78,7 +78,8 @@ def task_json(task: CardTask) -> dict[str, Any]:
     return body
 
 
-async def _json_body(request: Request) -> object:
+async def answer_body(request: Request) -> object:
+    """The JSON body a holder's app posts to a one-time card URL (at most 64 KiB)."""
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_ANSWER_BYTES):
         raise PayloadTooLarge("the answer is too large", limit=MAX_ANSWER_BYTES)
@@ -103,7 +104,8 @@ def _prefill_items(body: object) -> PrefillItems:
     )
 
 
-def _cms(body: object) -> bytes:
+def cms_of(body: object) -> bytes:
+    """The detached CMS of a signing answer (``{"cms": BASE64}``)."""
     try:
         parsed = SignBody.model_validate(body)
         return base64.b64decode(parsed.cms, validate=True)
@@ -132,12 +134,14 @@ def routes(*, wallet: bool = False) -> list[Any]:
         """The holder's app answers a card request: the card's items, or the signature."""
         eapply = eapply_of(request)
         kind = await run_in_threadpool(eapply.cards.kind, token)
-        body = await _json_body(request)
+        body = await answer_body(request)
         if kind is CardRequestKind.PREFILL:
             await run_in_threadpool(eapply.cards.answer_prefill, token, _prefill_items(body))
             answer: dict[str, str] = {"status": "filled"}
         else:
-            application = await run_in_threadpool(eapply.cards.answer_signature, token, _cms(body))
+            application = await run_in_threadpool(
+                eapply.cards.answer_signature, token, cms_of(body)
+            )
             answer = {"status": "submitted", "reference": application.reference}
         return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
