@@ -75,12 +75,13 @@ def signature_ok(secret: str, headers: dict[str, str], body: bytes) -> bool:
 
 
 def register(
-    platform: Platform, name: str = "デモ銀行", webhook_url: str | None = None
+    platform: Platform,
+    name: str = "デモ銀行",
+    webhook_url: str | None = None,
+    name_en: str = "Demo Bank",
 ) -> Registered:
     """A business, registered as the operator's CLI does."""
-    return platform.latest_items.businesses.register(
-        name, name_en="Demo Bank", webhook_url=webhook_url
-    )
+    return platform.latest_items.businesses.register(name, name_en=name_en, webhook_url=webhook_url)
 
 
 def bearer(registered: Registered) -> dict[str, str]:
