@@ -244,7 +244,6 @@ class Builder:
                 wallet=wallet,
                 eapply=self.portal_eapply(),
                 moving=self.portal_moving,
-                latest_items=self.latest_items,
             )
 
         return self._once("portal", build, lambda p: p.close())

@@ -8,23 +8,27 @@ business without anyone re-entering it. Revoking the consent stops it; every gra
 revocation, provision and refusal is a row of an append-only log.
 
 - ``businesses``: the register (operator CLI), API keys by hash, derived webhook secrets;
-- ``consents``: consent requests (by certificate serial or one-time link), the card
-  signature (the e-applications' one-time card request), listing and revocation;
+- ``consents``: consent requests (by certificate serial or one-time link), listing and
+  revocation; ``signing``: the card signature (the e-applications' one-time card request);
+  ``records``: what both return, and the append-only log;
 - ``provision``: the bus consumer, the outbox, webhooks (Standard Webhooks, retried) and
   the polling feed;
 - ``api``: the business-facing HTTP API (problem+json); ``cli``: ``openmyna latest-items``.
 """
 
 from openmyna.latest_items.businesses import Business, Businesses, Registered
-from openmyna.latest_items.consents import Consent, ConsentRequest, Consents
+from openmyna.latest_items.consents import Consents
 from openmyna.latest_items.provision import Provided, Provision
+from openmyna.latest_items.records import Consent, ConsentRequest
 from openmyna.latest_items.service import LatestItems
+from openmyna.latest_items.signing import ConsentSigning
 
 __all__ = [
     "Business",
     "Businesses",
     "Consent",
     "ConsentRequest",
+    "ConsentSigning",
     "Consents",
     "LatestItems",
     "Provided",

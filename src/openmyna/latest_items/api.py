@@ -24,8 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
 from openmyna.latest_items.businesses import Business
-from openmyna.latest_items.consents import Consent, ConsentRequest
 from openmyna.latest_items.provision import FEED_LIMIT, Provided
+from openmyna.latest_items.records import Consent, ConsentRequest
 from openmyna.latest_items.service import LatestItems
 
 PREFIX = "/latest-items/v1"

@@ -8,13 +8,8 @@
 2. The person, logged in, sees the request on the portal's 同意 page (only their own: the
    resident-record code of their certificate must be the request's) and reviews what goes
    to whom.
-3. Signing is the e-applications' one-time card request, the same wire format and the same
-   check (``portal.eapply.cards.verify_card_signature``): ``ask_signature`` freezes the
-   consent document, the holder's app (``openmyna card sign-application URL``, or the demo
-   wallet) signs it with the signature certificate (6-16 character password) as a detached
-   CMS, and ``answer_signature`` accepts it only if the certificate is valid and not revoked
-   (OCSP at the time of use), the signer is the session's person, and — when the business
-   named a certificate — that certificate's holder too. Then the consent is live.
+3. The person signs it with the signature certificate (``signing``: the e-applications'
+   one-time card request and check, reused). Then the consent is live.
 4. The person may revoke it at any time (``revoke``): its undelivered provisions are
    withdrawn and their items erased, and nothing more is provided (``provision``).
 
@@ -24,13 +19,9 @@ Every grant, revocation and refused signature is a row of the append-only ``cons
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
@@ -45,135 +36,26 @@ from openmyna.latest_items.errors import (
     ConsentRequestClosed,
     ConsentRequestNotFound,
     InvalidConsentRequest,
-    SignerNotPerson,
+)
+from openmyna.latest_items.records import (
+    CertificateLinks,
+    Consent,
+    ConsentRequest,
+    Issuer,
+    LogEntry,
+    aware,
+    log,
 )
 from openmyna.latest_items.tables import consent_log, consent_requests, consents, provisions
 from openmyna.numbers.checkdigits import is_valid_individual_number
-from openmyna.pki.records import CertRecord
-from openmyna.portal.eapply.cards import (
-    CARD_REQUEST_TTL,
-    Holders,
-    SignatureVerifier,
-    token_hash,
-    verify_card_signature,
-)
-from openmyna.portal.eapply.models import CardRequestKind, CardTask
+from openmyna.portal.eapply.cards import token_hash
 from openmyna.store import Store
 
 #: How long a business's consent request waits for the person.
 REQUEST_TTL = dt.timedelta(days=30)
-#: What the consent provides, in the card's order (基本4情報).
-ITEMS = ("name", "address", "date_of_birth", "sex")
-#: The registry's changes that are provided.
-REASONS = ("moved_in", "moved_within", "name_changed", "died", "moved_abroad")
-DOCUMENT_TYPE = "openmyna/latest-items-consent"
 _SERIAL = re.compile(r"^[0-9a-fA-F]{1,40}$")
 _REFERENCE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-class Issuer(Protocol):
-    """The JPKI issuer's records (``openmyna.pki.Jpki``)."""
-
-    def record(self, serial: int) -> CertRecord:
-        """What the issuer recorded about a certificate (``CERTIFICATE_NOT_FOUND``)."""
-        ...
-
-
-class CertificateLinks(Protocol):
-    """Which certificate a portal session logged in with (``portal.accounts.Accounts``)."""
-
-    def certificate_serial(self, subject_id: str) -> int | None:
-        """The serial of a linked user-authentication certificate."""
-        ...
-
-
-@dataclass(frozen=True)
-class ConsentRequest:
-    """A business's request for a person's consent."""
-
-    request_id: str
-    business: Business
-    status: str
-    created_at: dt.datetime
-    expires_at: dt.datetime
-    consent_id: str | None
-    last_error: str | None
-    #: The business's own reference for its customer (for the business only).
-    reference: str
-
-
-@dataclass(frozen=True)
-class Consent:
-    """A person's consent to one business."""
-
-    consent_id: str
-    business: Business
-    status: str
-    granted_at: dt.datetime
-    revoked_at: dt.datetime | None
-    reference: str
-
-    @property
-    def active(self) -> bool:
-        """Whether the business is still provided with changes."""
-        return self.status == "active"
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    """One row of the consent log, as the person or the business sees it."""
-
-    recorded_at: dt.datetime
-    action: str
-    actor: str
-    detail: str
-
-
-def aware(value: dt.datetime) -> dt.datetime:
-    """A stored time as aware UTC (SQLite keeps the digits, not the zone)."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def log(
-    s: Session,
-    now: dt.datetime,
-    business_id: str,
-    action: str,
-    actor: str,
-    detail: str,
-    *,
-    consent_id: str | None = None,
-    request_id: str | None = None,
-    event_id: str | None = None,
-) -> None:
-    """Append one row to the consent log."""
-    s.execute(
-        insert(consent_log).values(
-            recorded_at=now,
-            consent_id=consent_id,
-            request_id=request_id,
-            business_id=business_id,
-            action=action,
-            actor=actor,
-            detail=detail[:64],
-            event_id=event_id,
-        )
-    )
-
-
-def consent_document(request_id: str, business: Business, prepared_at: dt.datetime) -> bytes:
-    """The bytes the person signs: what goes to whom, and when it is provided (UTF-8 JSON)."""
-    content = {
-        "type": DOCUMENT_TYPE,
-        "version": 1,
-        "request_id": request_id,
-        "business": {"id": business.business_id, "name": business.name},
-        "items": list(ITEMS),
-        "provided_on": list(REASONS),
-        "prepared_at": prepared_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
-    }
-    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
 class Consents:
@@ -187,18 +69,15 @@ class Consents:
         *,
         issuer: Issuer,
         links: Callable[[], CertificateLinks],
-        verifier: SignatureVerifier,
-        holders: Holders,
     ) -> None:
         self.store = store
         self.clock = clock
         self.businesses = businesses
         self.issuer = issuer
         self._links = links
-        self.verifier = verifier
-        self.holders = holders
 
-    def _now(self) -> dt.datetime:
+    def now(self) -> dt.datetime:
+        """The service's clock, in UTC (as the stores keep times)."""
         return self.clock.now().astimezone(dt.UTC)
 
     # --- who is the person -----------------------------------------------------------------
@@ -253,7 +132,7 @@ class Consents:
             resident_code = record.resident_code
             serial_hex = format(record.serial, "x")
         token = secrets.token_urlsafe(32) if link else None
-        now = self._now()
+        now = self.now()
         request_id = secrets.token_hex(16)
         with self.store.transaction() as s:
             s.execute(
@@ -311,7 +190,7 @@ class Consents:
             .first()
         )
 
-    def _business_of(self, business_id: str) -> Business:
+    def business_of(self, business_id: str) -> Business:
         found = self.businesses.get(business_id)
         if found is None:  # pragma: no cover - businesses are never deleted
             raise ConsentRequestNotFound("the business is no longer registered")
@@ -319,11 +198,11 @@ class Consents:
 
     def _request(self, row: RowMapping, business: Business | None = None) -> ConsentRequest:
         status = row["status"]
-        if status == "pending" and aware(row["expires_at"]) <= self._now():
+        if status == "pending" and aware(row["expires_at"]) <= self.now():
             status = "expired"
         return ConsentRequest(
             request_id=row["request_id"],
-            business=business or self._business_of(row["business_id"]),
+            business=business or self.business_of(row["business_id"]),
             status=status,
             created_at=aware(row["created_at"]),
             expires_at=aware(row["expires_at"]),
@@ -335,7 +214,7 @@ class Consents:
     def _consent(self, row: RowMapping, business: Business | None = None) -> Consent:
         return Consent(
             consent_id=row["consent_id"],
-            business=business or self._business_of(row["business_id"]),
+            business=business or self.business_of(row["business_id"]),
             status=row["status"],
             granted_at=aware(row["granted_at"]),
             revoked_at=aware(row["revoked_at"]) if row["revoked_at"] else None,
@@ -360,7 +239,7 @@ class Consents:
             if row is None or (row["resident_code"] not in (None, code)):
                 raise ConsentRequestNotFound("no such consent request: the link is wrong or old")
             if row["resident_code"] is None:
-                if row["status"] != "pending" or aware(row["expires_at"]) <= self._now():
+                if row["status"] != "pending" or aware(row["expires_at"]) <= self.now():
                     raise ConsentRequestClosed("the consent request has expired")
                 s.execute(
                     update(consent_requests)
@@ -372,7 +251,7 @@ class Consents:
                 )
         return str(row["request_id"])
 
-    def _my_request(self, s: Session, subject_id: str, request_id: str) -> RowMapping:
+    def my_request(self, s: Session, subject_id: str, request_id: str) -> RowMapping:
         code = self._mine(subject_id)
         row = self._request_row(s, request_id)
         if row is None or row["resident_code"] != code:
@@ -391,7 +270,7 @@ class Consents:
                     .where(
                         consent_requests.c.resident_code == code,
                         consent_requests.c.status == "pending",
-                        consent_requests.c.expires_at > self._now(),
+                        consent_requests.c.expires_at > self.now(),
                     )
                     .order_by(consent_requests.c.created_at.desc())
                 ).mappings()
@@ -401,15 +280,15 @@ class Consents:
     def review(self, subject_id: str, request_id: str) -> ConsentRequest:
         """One of the person's consent requests (``CONSENT_REQUEST_NOT_FOUND`` otherwise)."""
         with self.store.transaction() as s:
-            row = self._my_request(s, subject_id, request_id)
+            row = self.my_request(s, subject_id, request_id)
         return self._request(row)
 
     def decline(self, subject_id: str, request_id: str) -> ConsentRequest:
         """The person declines: the request closes, nothing is provided."""
-        now = self._now()
+        now = self.now()
         with self.store.transaction() as s:
-            row = self._my_request(s, subject_id, request_id)
-            self._open(row)
+            row = self.my_request(s, subject_id, request_id)
+            self.check_open(row)
             s.execute(
                 update(consent_requests)
                 .where(consent_requests.c.request_id == row["request_id"])
@@ -418,160 +297,11 @@ class Consents:
             log(s, now, row["business_id"], "declined", "person", "", request_id=request_id)
         return self.review(subject_id, request_id)
 
-    def _open(self, row: RowMapping) -> None:
-        if row["status"] != "pending" or aware(row["expires_at"]) <= self._now():
+    def check_open(self, row: RowMapping) -> None:
+        if row["status"] != "pending" or aware(row["expires_at"]) <= self.now():
             raise ConsentRequestClosed("the consent request was answered or has expired")
 
-    def ask_signature(
-        self, account_id: str, subject_id: str, request_id: str
-    ) -> tuple[ConsentRequest, str]:
-        """A one-time signing URL's token over the frozen consent document."""
-        now = self._now()
-        token = secrets.token_urlsafe(32)
-        with self.store.transaction() as s:
-            row = self._my_request(s, subject_id, request_id)
-            self._open(row)
-            business = self._business_of(row["business_id"])
-            s.execute(
-                update(consent_requests)
-                .where(consent_requests.c.request_id == row["request_id"])
-                .values(
-                    account_id=account_id,
-                    sign_hash=token_hash(token),
-                    sign_subject_id=subject_id,
-                    sign_created_at=now,
-                    sign_expires_at=now + CARD_REQUEST_TTL,
-                    document=consent_document(row["request_id"], business, now),
-                    last_error=None,
-                )
-            )
-        return self.review(subject_id, request_id), token
-
-    # --- the holder's app ------------------------------------------------------------------
-
-    def _by_sign_token(self, s: Session, token: str) -> RowMapping:
-        row = (
-            s.execute(
-                select(consent_requests).where(
-                    consent_requests.c.sign_hash == token_hash(token[:64])
-                )
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            raise ConsentRequestNotFound("no such signing request: the link is wrong or old")
-        return row
-
-    def _live_signing(self, row: RowMapping) -> None:
-        if row["status"] == "signed":
-            raise ConsentRequestClosed("the consent was signed already")
-        self._open(row)
-        if aware(row["sign_expires_at"]) <= self._now():
-            raise ConsentRequestNotFound("the signing request has expired: start again")
-
-    def card_task(self, token: str) -> CardTask:
-        """What the one-time signing URL asks of the card (the e-applications' wire format)."""
-        with self.store.transaction() as s:
-            row = self._by_sign_token(s, token)
-            self._live_signing(row)
-        business = self._business_of(row["business_id"])
-        title = {"ja": "最新の4情報提供への同意", "en": "Consent to the latest-4-items service"}
-        return CardTask(
-            CardRequestKind.SIGN,
-            title,
-            business.name,
-            aware(row["sign_expires_at"]),
-            document=bytes(row["document"]),
-            return_to=f"/consents/requests/{row['request_id']}",
-        )
-
-    def answer_signature(self, token: str, cms_der: bytes) -> Consent:
-        """Verify the CMS over the consent document; the consent is then live, once."""
-        with self.store.transaction() as s:
-            row = self._by_sign_token(s, token)
-        if row["status"] == "signed" and row["consent_id"]:
-            return self._consent_by_id(row["consent_id"])
-        self._live_signing(row)
-        document = bytes(row["document"])
-        try:
-            result, signed_at = verify_card_signature(
-                self.verifier,
-                self.holders,
-                document=document,
-                cms_der=cms_der,
-                subject_id=row["sign_subject_id"],
-                asked_at=aware(row["sign_created_at"]),
-                now=self._now(),
-            )
-            signer = self.issuer.record(result.serial)
-            if signer.resident_code != row["resident_code"]:
-                raise SignerNotPerson("the consent is signed with another person's card")
-        except OpenMynaError as exc:
-            with self.store.transaction() as s:
-                s.execute(
-                    update(consent_requests)
-                    .where(consent_requests.c.request_id == row["request_id"])
-                    .values(last_error=exc.code[:40])
-                )
-                log(
-                    s,
-                    self._now(),
-                    row["business_id"],
-                    "sign_refused",
-                    "person",
-                    exc.code,
-                    request_id=row["request_id"],
-                )
-            raise
-        return self._grant(row, document, cms_der, format(result.serial, "x"), signed_at)
-
-    def _grant(
-        self, row: RowMapping, document: bytes, cms: bytes, serial: str, signed_at: dt.datetime
-    ) -> Consent:
-        now = self._now()
-        consent_id = secrets.token_hex(16)
-        with self.store.transaction() as s:
-            done = s.execute(
-                update(consent_requests)
-                .where(
-                    consent_requests.c.request_id == row["request_id"],
-                    consent_requests.c.status == "pending",
-                )
-                .values(status="signed", consent_id=consent_id, last_error=None)
-            )
-            if not getattr(done, "rowcount", 0):
-                raise ConsentRequestClosed("the consent was signed already")
-            s.execute(
-                insert(consents).values(
-                    consent_id=consent_id,
-                    business_id=row["business_id"],
-                    request_id=row["request_id"],
-                    reference=row["reference"],
-                    account_id=row["account_id"],
-                    resident_code=row["resident_code"],
-                    status="active",
-                    document=document,
-                    cms=cms,
-                    signer_serial=serial,
-                    signed_at=signed_at,
-                    granted_at=now,
-                    revoked_at=None,
-                )
-            )
-            log(
-                s,
-                now,
-                row["business_id"],
-                "granted",
-                "person",
-                "",
-                consent_id=consent_id,
-                request_id=row["request_id"],
-            )
-        return self._consent_by_id(consent_id)
-
-    def _consent_by_id(self, consent_id: str) -> Consent:
+    def by_id(self, consent_id: str) -> Consent:
         with self.store.transaction() as s:
             row = self._consent_row(s, consent_id)
         if row is None:  # pragma: no cover - called with ids just written
@@ -625,7 +355,7 @@ class Consents:
 
     def revoke(self, subject_id: str, consent_id: str) -> Consent:
         """Revoke the consent: nothing more is provided; undelivered items are erased."""
-        now = self._now()
+        now = self.now()
         with self.store.transaction() as s:
             row = self._my_consent(s, subject_id, consent_id)
             if row["status"] == "active":
@@ -646,8 +376,3 @@ class Consents:
                 )
                 log(s, now, row["business_id"], "revoked", "person", "", consent_id=consent_id)
         return self.consent(subject_id, consent_id)
-
-
-def document_digest(document: bytes) -> str:
-    """The SHA-256 (hex) of a consent document, as the holder's app shows it."""
-    return hashlib.sha256(document).hexdigest()

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from openmyna.bus import Bus, Event, idempotent
 from openmyna.clock import Clock
 from openmyna.latest_items.businesses import Business, Businesses
-from openmyna.latest_items.consents import aware, log
+from openmyna.latest_items.records import aware, log
 from openmyna.latest_items.tables import consents, processed_events, provisions
 from openmyna.portal.notices.delivery import (
     DELIVERED,

@@ -8,8 +8,10 @@ from pathlib import Path
 from openmyna.bus import Bus
 from openmyna.clock import Clock
 from openmyna.latest_items.businesses import Businesses
-from openmyna.latest_items.consents import CertificateLinks, Consents, Issuer
+from openmyna.latest_items.consents import Consents
 from openmyna.latest_items.provision import Provision
+from openmyna.latest_items.records import CertificateLinks, Issuer
+from openmyna.latest_items.signing import ConsentSigning
 from openmyna.portal.eapply.cards import Holders, SignatureVerifier
 from openmyna.portal.notices.delivery import WebhookSender
 from openmyna.store import Store
@@ -33,15 +35,8 @@ class LatestItems:
         self.store = store
         self.clock = clock
         self.businesses = Businesses(store, clock, key_file)
-        self.consents = Consents(
-            store,
-            clock,
-            self.businesses,
-            issuer=issuer,
-            links=links,
-            verifier=verifier,
-            holders=holders,
-        )
+        self.consents = Consents(store, clock, self.businesses, issuer=issuer, links=links)
+        self.signing = ConsentSigning(self.consents, verifier=verifier, holders=holders)
         self.provision = Provision(store, clock, self.businesses, sender=sender)
 
     def subscribe(self, bus: Bus) -> None:

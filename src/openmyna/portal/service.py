@@ -23,7 +23,6 @@ from openmyna.portal.sessions import Sessions
 from openmyna.store import Store
 
 if TYPE_CHECKING:
-    from openmyna.latest_items import LatestItems
     from openmyna.portal.eapply.service import EApply
     from openmyna.portal.moving.service import MovingOneStop
     from openmyna.portal.notices import Notices
@@ -58,7 +57,6 @@ class Portal:
         statistics: Callable[[], PublicStatistics] | None = None,
         eapply: EApply | None = None,
         moving: Callable[[], MovingOneStop] | None = None,
-        latest_items: Callable[[], LatestItems] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -91,8 +89,6 @@ class Portal:
         self._eapply = eapply
         #: 引越しワンストップ: built with the platform (it follows the bus), on its own store.
         self._moving = moving
-        #: 同意 (the latest-4-items service's consents): J-LIS's service, on its own store.
-        self._latest_items = latest_items
 
     @property
     def payments(self) -> Payments:
@@ -121,13 +117,6 @@ class Portal:
         if self._moving is None:
             raise PartMissing("this portal has no moving one-stop")
         return self._moving()
-
-    @property
-    def latest_items(self) -> LatestItems:
-        """最新の4情報提供サービス: ``PORTAL_PART_MISSING`` if built without it."""
-        if self._latest_items is None:
-            raise PartMissing("this portal has no latest-4-items consents")
-        return self._latest_items()
 
     def menu_badges(self, account_id: str) -> dict[str, MenuBadge]:
         """The counts shown beside the menu's entries for a person, by path."""

@@ -8,7 +8,7 @@ map): consenting and revoking are the person's own acts, signed with their own c
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -18,14 +18,14 @@ from starlette.routing import BaseRoute
 from openmyna.card import CardClient, CardFile, MemoryTransport
 from openmyna.card.eapply_app import sign_document
 from openmyna.errors import NotFound, OpenMynaError
-from openmyna.latest_items.consents import ITEMS, Consents, document_digest
-from openmyna.portal.eapply.models import CardRequestKind
+from openmyna.portal.eapply.models import CardRequestKind, CardTask
 from openmyna.portal.eapply.wallet import answer_body, cms_of, task_json
 from openmyna.portal.eapply.web import qr_data_uri
 from openmyna.portal.nav import N_
-from openmyna.portal.pages import Page, PageDep, PageRoute, portal_of, same_origin
+from openmyna.portal.pages import Page, PageDep, PageRoute, same_origin
 
-#: The 4 items' labels, in the card's order.
+#: The 4 items (基本4情報), in the card's order, and their labels.
+ITEMS = ("name", "address", "date_of_birth", "sex")
 ITEM_LABELS = {
     "name": N_("氏名"),
     "address": N_("住所"),
@@ -47,9 +47,79 @@ ACTION_LABELS = {
 }
 
 
-def consents_of(request: Request) -> Consents:
-    """The consents of the latest-4-items service the portal holds."""
-    return portal_of(request).latest_items.consents
+class ConsentService(Protocol):
+    """The latest-4-items service's consents (``openmyna.latest_items.Consents``).
+
+    The service is J-LIS's, above the portal in the layers: the pages know it by this
+    interface only, and the app hands it over (``app.state.latest_items``).
+    """
+
+    def pending(self, subject_id: str) -> list[Any]:
+        """The person's requests waiting for them."""
+        ...
+
+    def of_person(self, subject_id: str) -> list[Any]:
+        """The person's consents."""
+        ...
+
+    def claim_link(self, account_id: str, subject_id: str, token: str) -> str:
+        """Open a business's one-time link; the request's id."""
+        ...
+
+    def review(self, subject_id: str, request_id: str) -> Any:
+        """One of the person's requests."""
+        ...
+
+    def decline(self, subject_id: str, request_id: str) -> Any:
+        """Decline a request."""
+        ...
+
+    def consent(self, subject_id: str, consent_id: str) -> Any:
+        """One of the person's consents."""
+        ...
+
+    def history(self, subject_id: str, consent_id: str) -> list[Any]:
+        """A consent's log."""
+        ...
+
+    def revoke(self, subject_id: str, consent_id: str) -> Any:
+        """Revoke a consent."""
+        ...
+
+
+class SigningService(Protocol):
+    """The card step of a consent (``openmyna.latest_items.ConsentSigning``)."""
+
+    def ask_signature(self, account_id: str, subject_id: str, request_id: str) -> tuple[Any, str]:
+        """A one-time signing URL's token."""
+        ...
+
+    def card_task(self, token: str) -> CardTask:
+        """What the one-time signing URL asks of the card."""
+        ...
+
+    def answer_signature(self, token: str, cms_der: bytes) -> Any:
+        """The holder's app's CMS; the consent granted."""
+        ...
+
+
+def _service(request: Request) -> Any:
+    service = getattr(request.app.state, "latest_items", None)
+    if service is None:
+        raise NotFound("no such page")
+    return service
+
+
+def consents_of(request: Request) -> ConsentService:
+    """The consents of the latest-4-items service the app serves (404 if it has none)."""
+    found: ConsentService = _service(request).consents
+    return found
+
+
+def signing_of(request: Request) -> SigningService:
+    """The consents' card step (404 if the app serves no latest-4-items service)."""
+    found: SigningService = _service(request).signing
+    return found
 
 
 def _request_page(page: Page, request_id: str, **extra: Any) -> HTMLResponse:
@@ -102,7 +172,7 @@ def routes(*, wallet: bool = False) -> list[BaseRoute]:
     ) -> Response:
         """Sign the consent with the card: a one-time URL for the holder's app."""
         session = page.require_csrf(csrf_token)
-        _, token = consents_of(page.request).ask_signature(
+        _, token = signing_of(page.request).ask_signature(
             session.account_id, session.subject_id, request_id
         )
         url = str(page.request.base_url).rstrip("/") + f"/consents/card/{token}"
@@ -147,15 +217,15 @@ def routes(*, wallet: bool = False) -> list[BaseRoute]:
     @api.get("/consents/card/{token}", tags=["portal"])
     def card_task(request: Request, token: str) -> JSONResponse:
         """What the consent's one-time card URL asks (for the holder's app)."""
-        task = consents_of(request).card_task(token)
+        task = signing_of(request).card_task(token)
         return JSONResponse(task_json(task), headers={"Cache-Control": "no-store"})
 
     @api.post("/consents/card/{token}", tags=["portal"])
     async def card_answer(request: Request, token: str) -> JSONResponse:
         """The holder's app answers with the CMS signature of the consent document."""
-        consents = consents_of(request)
+        signing = signing_of(request)
         cms = cms_of(await answer_body(request))
-        granted = await run_in_threadpool(consents.answer_signature, token, cms)
+        granted = await run_in_threadpool(signing.answer_signature, token, cms)
         return JSONResponse(
             {"status": "submitted", "reference": granted.consent_id},
             headers={"Cache-Control": "no-store"},
@@ -167,7 +237,7 @@ def routes(*, wallet: bool = False) -> list[BaseRoute]:
         demo = page.portal.wallet
         if demo is None:  # only while the demo runs (PortalSettings.demo_wallet)
             raise NotFound("no such page")
-        task = consents_of(page.request).card_task(token)
+        task = signing_of(page.request).card_task(token)
         return page.render(
             "eapply/wallet.html",
             task=task,
@@ -175,7 +245,6 @@ def routes(*, wallet: bool = False) -> list[BaseRoute]:
             cards=demo.cards(),
             kinds=CardRequestKind,
             wallet_action=f"/consents/wallet/{token}",
-            digest=document_digest(task.document),
             **extra,
         )
 
@@ -196,8 +265,8 @@ def routes(*, wallet: bool = False) -> list[BaseRoute]:
         if demo is None:
             raise NotFound("no such page")
         same_origin(page.request)
-        consents = consents_of(page.request)
-        task = consents.card_task(token)
+        signing = signing_of(page.request)
+        task = signing.card_task(token)
         try:
             chosen = demo.card(card)
             with CardFile.open(demo.directory / chosen.file, settings=demo.settings) as opened:
@@ -206,7 +275,7 @@ def routes(*, wallet: bool = False) -> list[BaseRoute]:
                 cms = sign_document(
                     client, secret, task.document, signing_time=page.portal.clock.now()
                 )
-                consents.answer_signature(token, cms)
+                signing.answer_signature(token, cms)
         except OpenMynaError as exc:
             tries = exc.context.get("tries_left")
             return wallet_page(
