@@ -76,6 +76,14 @@ def test_sign_a_consent_see_it_and_revoke_it(
         assert "氏名、住所、生年月日、性別" in page.inner_text("main")
         assert serious_violations(page) == []
         page.screenshot(path=str(tmp_path / "portal-consents-request-ja.png"), full_page=True)
+        page.get_by_role("link", name="English").click()
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "Consent to the latest 4 items"
+        assert "Name, Address, Date of birth, Sex" in page.inner_text("main")
+        assert serious_violations(page) == []
+        page.screenshot(path=str(tmp_path / "portal-consents-request-en.png"), full_page=True)
+        page.get_by_role("link", name="日本語").click()
+        page.wait_for_load_state()
         page.get_by_role("button", name="電子署名して同意する").click()
         page.wait_for_load_state()
         command = page.locator("code.block").inner_text()
