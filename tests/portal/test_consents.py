@@ -3,15 +3,22 @@ revoke; CSRF, escaping, another person's ids, English; the operator's CLI."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from consent_helpers import ask, consent, csrf, register, signing_token
+from eapply_helpers import demo_card
 from fastapi.testclient import TestClient
-from portal_helpers import holder, login
+from portal_helpers import SIGN_PASSWORD, holder, login
 from typer.testing import CliRunner, Result
 
+from openmyna.builder import Builder
 from openmyna.cli import build
+from openmyna.clock import FixedClock
+from openmyna.config import PortalSettings, Settings
 from openmyna.errors import OpenMynaError
 from openmyna.platform import Platform
+from openmyna.web import create_app
 
 OPERATOR_TOKEN = "operator-token-0123456789"
 
@@ -183,3 +190,54 @@ def test_the_operator_registers_a_business_from_the_cli(
     assert bad.exception.code == "INVALID_BUSINESS"
     found = platform.latest_items.businesses.authenticate(f"Bearer {key}")
     assert found.name == "デモ銀行"
+
+
+@pytest.fixture
+def demo(settings: Settings, clock: FixedClock) -> Iterator[tuple[Platform, TestClient]]:
+    """The platform with the demo wallet on, served to a test client."""
+    with_wallet = settings.model_copy(update={"portal": PortalSettings(demo_wallet=True)})
+    built = Platform(Builder(with_wallet, clock))
+    try:
+        with TestClient(create_app(built), base_url="http://127.0.0.1") as c:
+            yield built, c
+    finally:
+        built.close()
+
+
+def test_the_demo_wallet_signs_a_consent(demo: tuple[Platform, TestClient]) -> None:
+    platform, client = demo
+    bank = register(platform)
+    person = holder(platform)
+    other = holder(platform, "佐藤", "次郎")
+    demo_card(platform, person, "yamada-hanako", "山田 花子")
+    demo_card(platform, other, "sato-jiro", "佐藤 次郎")
+    login(platform, client, person.card)
+    request_id = ask(client, bank, person)
+    token = signing_token(client, request_id)
+    page = client.get(f"/consents/requests/{request_id}")
+    assert page.status_code == 200
+    wallet = client.get(f"/consents/wallet/{token}")
+    assert 'action="/consents/wallet/' in wallet.text
+    assert "デモ銀行" in wallet.text
+    wrong = client.post(
+        f"/consents/wallet/{token}", data={"card": "yamada-hanako", "secret": "WRONG999"}
+    )
+    assert wrong.status_code == 400
+    assert "PIN_WRONG" in wrong.text
+    theirs = client.post(
+        f"/consents/wallet/{token}", data={"card": "sato-jiro", "secret": SIGN_PASSWORD}
+    )
+    assert theirs.status_code == 400
+    assert "SIGNER_NOT_APPLICANT" in theirs.text
+    done = client.post(
+        f"/consents/wallet/{token}", data={"card": "yamada-hanako", "secret": SIGN_PASSWORD}
+    )
+    assert done.status_code == 200, done.text
+    assert "同意に電子署名して送信しました。" in done.text
+    assert "この依頼には同意済みです。" in client.get(f"/consents/requests/{request_id}").text
+
+
+def test_the_consent_wallet_is_off_outside_the_demo(platform: Platform, client: TestClient) -> None:
+    served = {getattr(r, "path", "") for r in client.app.routes}  # type: ignore[attr-defined]
+    assert "/consents/wallet/{token}" not in served
+    assert "/consents/card/{token}" in served

@@ -15,11 +15,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
-from openmyna.card import CardClient, CardFile, MemoryTransport
 from openmyna.card.eapply_app import sign_document
 from openmyna.errors import NotFound, OpenMynaError
 from openmyna.portal.eapply.models import CardRequestKind, CardTask
-from openmyna.portal.eapply.wallet import answer_body, cms_of, task_json
+from openmyna.portal.eapply.wallet import answer_body, cms_of, demo_card, task_json
 from openmyna.portal.eapply.web import qr_data_uri
 from openmyna.portal.nav import N_
 from openmyna.portal.pages import Page, PageDep, PageRoute, same_origin
@@ -268,10 +267,7 @@ def routes(*, wallet: bool = False) -> list[BaseRoute]:
         signing = signing_of(page.request)
         task = signing.card_task(token)
         try:
-            chosen = demo.card(card)
-            with CardFile.open(demo.directory / chosen.file, settings=demo.settings) as opened:
-                client = CardClient(MemoryTransport(opened.card))
-                client.require_my_number_card()
+            with demo_card(demo, card) as client:
                 cms = sign_document(
                     client, secret, task.document, signing_time=page.portal.clock.now()
                 )

@@ -17,9 +17,11 @@ card code as the app (``card.eapply_app``), and answers the same request.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -113,6 +115,20 @@ def cms_of(body: object) -> bytes:
         raise CardAnswerInvalid("the signature is not a base64 CMS") from None
 
 
+@contextlib.contextmanager
+def demo_card(demo: DemoWallet, name: str) -> Iterator[CardClient]:
+    """One of the demo wallet's cards, opened (``DEMO_CARD_NOT_FOUND``, ``CARD_IN_USE``).
+
+    Every page of the demo wallet that reads or signs with a card (the e-applications', the
+    latest-4-items consents') opens it here.
+    """
+    chosen = demo.card(name)
+    with CardFile.open(demo.directory / chosen.file, settings=demo.settings) as opened:
+        client = CardClient(MemoryTransport(opened.card))
+        client.require_my_number_card()
+        yield client
+
+
 def _demo(page: Page) -> DemoWallet:
     if page.portal.wallet is None:  # only while the demo runs (PortalSettings.demo_wallet)
         raise NotFound("no such page")
@@ -176,11 +192,7 @@ def routes(*, wallet: bool = False) -> list[Any]:
         eapply = eapply_of(page.request)
         task = eapply.cards.task(token)
         try:
-            chosen = demo.card(card)
-            path = demo.directory / chosen.file
-            with CardFile.open(path, settings=demo.settings) as opened:
-                client = CardClient(MemoryTransport(opened.card))
-                client.require_my_number_card()
+            with demo_card(demo, card) as client:
                 if task.kind is CardRequestKind.PREFILL:
                     items = read_items(client, secret, task.items)
                     eapply.cards.answer_prefill(token, _prefill_items(items))
