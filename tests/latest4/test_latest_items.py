@@ -337,3 +337,26 @@ def test_the_migrated_schema_matches_the_tables(settings: Settings) -> None:
             assert compare_metadata(ctx, metadata) == []
     finally:
         store.close()
+
+
+def test_a_move_to_another_municipality_is_provided_at_the_move_in(
+    platform: Platform, client: TestClient, clock: FixedClock
+) -> None:
+    bank = register(platform)
+    person = holder(platform)
+    login(platform, client, person.card)
+    consent(platform, client, person, ask(client, bank, person))
+    regs = platform.registries
+    regs.add_municipality("281000")
+    code = person.resident.resident_code
+    kobe = "兵庫県神戸市中央区加納町六丁目5番1号"
+    regs.municipality(MAEBASHI).move_out(
+        code, planned_on=clock.today(), destination=kobe, destination_lg_code="281000"
+    )
+    platform.sync_once()
+    assert feed(client, bank)["changes"] == []  # the move-out's address is only planned
+    regs.municipality("281000").move_in(code, from_lg_code=MAEBASHI, on=clock.today(), address=kobe)
+    platform.sync_once()
+    [change] = feed(client, bank)["changes"]
+    assert change["reason"] == "moved_in"
+    assert change["items"]["address"] == kobe
