@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from openmyna.card.signer import CardDataSigner
     from openmyna.ekyc import EkycPlatform
     from openmyna.identity.oidc import Oidc
+    from openmyna.latest_items import LatestItems
     from openmyna.network.codes import AgencyCodes
     from openmyna.network.hub import Hub
     from openmyna.network.local import LocalNetwork
@@ -410,6 +411,38 @@ class Builder:
             return EkycPlatform(store, self.clock, verifier)
 
         return self._once("ekyc", build, lambda e: e.close())
+    def latest_items(self) -> LatestItems:
+        """最新の4情報提供サービス (J4): its own store, following the registries on the bus.
+
+        Signatures are checked as the e-applications' are (every status asked anew); built
+        with the platform so that it follows the bus from the start.
+        """
+        from openmyna.latest_items import LatestItems
+        from openmyna.latest_items.tables import LATEST_ITEMS_BODY, LATEST_ITEMS_KIND
+        from openmyna.pki import CertKind, RevocationChecker, Verifier
+        from openmyna.portal.eapply.holders import IssuerHolders
+        from openmyna.store import open_store
+
+        def build() -> LatestItems:
+            jpki = self.jpki(follow_events=True)
+            revocation = RevocationChecker(
+                self.clock, ocsp_fetch=jpki.ocsp_fetcher(), max_age=dt.timedelta(0)
+            )
+            service = LatestItems(
+                open_store(self.settings, LATEST_ITEMS_KIND, LATEST_ITEMS_BODY),
+                self.clock,
+                key_file=self.settings.data_dir / "keys" / "latest-items-webhook.key",
+                issuer=jpki,
+                links=lambda: self.portal().accounts,
+                verifier=Verifier(
+                    {k: jpki.ca_certificate(k) for k in CertKind}, self.clock, revocation=revocation
+                ),
+                holders=IssuerHolders(lambda: self.portal().accounts, jpki),
+            )
+            service.subscribe(self.bus())
+            return service
+
+        return self._once("latest_items", build, lambda service: service.close())
 
     # --- the Information Provision Network -------------------------------------------------
 

@@ -30,6 +30,11 @@ GROUPS: dict[str, tuple[str, str, str]] = {
     "backoffice": ("openmyna.portal.backoffice.cli", "app", "The portal's back office (staff)."),
     "ekyc": ("openmyna.ekyc.cli", "app", "JPKI identity verification for businesses (H4)."),
     "oidc": ("openmyna.identity.oidc.cli", "app", "The OpenID Connect provider for businesses."),
+    "latest-items": (
+        "openmyna.latest_items.cli",
+        "app",
+        "The latest-4-items service (最新の4情報提供サービス): businesses.",
+    ),
 }
 _TOP_LEVEL = ("demo", "serve")
 #: The network's own commands; any other word after ``network`` may be ``scenario``.

@@ -45,6 +45,8 @@ class Platform:
             self.moving = builder.portal_moving()
             # The OpenID Connect provider for businesses (デジタル認証アプリ's role).
             self.oidc = builder.oidc()
+            # The latest-4-items service, following the registries' changes on the bus.
+            self.latest_items = builder.latest_items()
         except BaseException:
             builder.close()
             raise
@@ -76,6 +78,7 @@ class Platform:
             self._deadlines_checked = today
         self.jpki.maintain()
         self.portal.notices.deliver_due()  # forward notices to private delivery services
+        self.latest_items.deliver_due()  # the latest 4 items, to the businesses' webhooks
         # The portal follows the issuer's revocation log: a revoked or suspended
         # certificate's sessions end (and its cached status is dropped) within a round.
         self.portal.logins.maintain()

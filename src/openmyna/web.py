@@ -191,6 +191,10 @@ def create_app(platform: Platform) -> FastAPI:
     app.router.routes.extend(portal_routes(demo_wallet=platform.settings.portal.demo_wallet))
     app.state.oidc = platform.oidc
     app.router.routes.extend([*oidc_routes(), *oidc_admin_routes()])
+    from openmyna.latest_items.api import routes as latest_items_routes
+
+    app.state.latest_items = platform.latest_items
+    app.router.routes.extend(latest_items_routes())
     _network_routes(app, platform)
     unguarded = unguarded_routes(app.routes, PERSONAL_DATA_PREFIXES, PUBLIC_PATHS)
     if unguarded:

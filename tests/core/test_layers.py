@@ -42,6 +42,8 @@ ALLOWED: dict[str, set[str]] = {
     "network": BOTTOM | {"numbers", "registry", "pki"},
     "portal": BOTTOM | {"numbers", "registry", "pki", "card", "network"},
     "ekyc": BOTTOM | {"pki", "card"},
+    #: J-LIS's latest-4-items service: the portal's card requests and webhooks, reused.
+    "latest_items": BOTTOM | {"numbers", "registry", "pki", "card", "network", "portal"},
 }
 #: Entry points: a domain's CLI asks the builder for its parts.
 ENTRY_MODULES = ("cli.py", "number_cli.py")

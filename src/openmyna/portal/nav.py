@@ -37,6 +37,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/moving", N_("引越し")),
     NavItem("/payments", N_("公金決済")),
     NavItem("/proxy", N_("代理人")),
+    NavItem("/consents", N_("同意")),
     NavItem("/account", N_("アカウント")),
     NavItem("/statistics", N_("統計"), login=False),
     NavItem("/backoffice", N_("職員業務"), staff=True),

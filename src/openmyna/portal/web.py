@@ -70,6 +70,7 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
     from openmyna.portal import account
     from openmyna.portal.backoffice import application_pages as backoffice_applications
     from openmyna.portal.backoffice import web as backoffice
+    from openmyna.portal.consents import web as consents
     from openmyna.portal.eapply import web as eapply
     from openmyna.portal.login import web as login
     from openmyna.portal.moving import office as moving_office
@@ -97,5 +98,6 @@ def routes(*, demo_wallet: bool = False) -> list[BaseRoute]:
         *backoffice_applications.routes(),
         *backoffice.routes(),
         *proxy.routes(),
+        *consents.routes(wallet=demo_wallet),
         Mount("/static", app=static, name="static"),
     ]

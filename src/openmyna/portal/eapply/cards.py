@@ -101,6 +101,36 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
+def verify_card_signature(
+    verifier: SignatureVerifier,
+    holders: Holders,
+    *,
+    document: bytes,
+    cms_der: bytes,
+    subject_id: str,
+    asked_at: dt.datetime,
+    now: dt.datetime,
+) -> tuple[SignatureResult, dt.datetime]:
+    """Check a one-time signing request's answer: the verified signer and the signing time.
+
+    The CMS must be over exactly ``document``, signed between ``asked_at`` and ``now`` (give
+    or take ``SIGNING_SKEW``), by a signature certificate the verifier accepts (chain,
+    validity, policy, revocation status), held by the session's person (``subject_id``:
+    their user-authentication certificate). The portal's other signed steps (the
+    latest-4-items consent) answer their requests through this same check.
+    """
+    signature = parse_detached(cms_der)
+    signature.check_content(document)
+    if not asked_at - SIGNING_SKEW <= signature.signing_time <= now + SIGNING_SKEW:
+        raise SigningTimeInvalid("the signing time is outside the signing request's life")
+    result = verifier.verify_signature(
+        signature.certificate_der, signature.signed_attributes, signature.signature
+    )
+    if not holders.same_holder(subject_id, result.serial):
+        raise SignerNotApplicant("the document is signed with another person's card")
+    return result, signature.signing_time
+
+
 def _request(row: RowMapping) -> CardRequest:
     return CardRequest(
         request_id=row["request_id"],
@@ -346,18 +376,15 @@ class CardRequests:
     def _verify(
         self, row: RowMapping, document: bytes, cms_der: bytes
     ) -> tuple[SignatureResult, dt.datetime]:
-        signature = parse_detached(cms_der)
-        signature.check_content(document)
-        now = self.clock.now()
-        created = aware(row["created_at"])
-        if not created - SIGNING_SKEW <= signature.signing_time <= now + SIGNING_SKEW:
-            raise SigningTimeInvalid("the signing time is outside the signing request's life")
-        result = self.verifier.verify_signature(
-            signature.certificate_der, signature.signed_attributes, signature.signature
+        return verify_card_signature(
+            self.verifier,
+            self.holders,
+            document=document,
+            cms_der=cms_der,
+            subject_id=row["subject_id"],
+            asked_at=aware(row["created_at"]),
+            now=self.clock.now(),
         )
-        if not self.holders.same_holder(row["subject_id"], result.serial):
-            raise SignerNotApplicant("the application is signed with another person's card")
-        return result, signature.signing_time
 
     def _submit(
         self,

@@ -17,9 +17,11 @@ card code as the app (``card.eapply_app``), and answers the same request.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -78,7 +80,8 @@ def task_json(task: CardTask) -> dict[str, Any]:
     return body
 
 
-async def _json_body(request: Request) -> object:
+async def answer_body(request: Request) -> object:
+    """The JSON body a holder's app posts to a one-time card URL (at most 64 KiB)."""
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_ANSWER_BYTES):
         raise PayloadTooLarge("the answer is too large", limit=MAX_ANSWER_BYTES)
@@ -103,12 +106,27 @@ def _prefill_items(body: object) -> PrefillItems:
     )
 
 
-def _cms(body: object) -> bytes:
+def cms_of(body: object) -> bytes:
+    """The detached CMS of a signing answer (``{"cms": BASE64}``)."""
     try:
         parsed = SignBody.model_validate(body)
         return base64.b64decode(parsed.cms, validate=True)
     except (ValidationError, ValueError):
         raise CardAnswerInvalid("the signature is not a base64 CMS") from None
+
+
+@contextlib.contextmanager
+def demo_card(demo: DemoWallet, name: str) -> Iterator[CardClient]:
+    """One of the demo wallet's cards, opened (``DEMO_CARD_NOT_FOUND``, ``CARD_IN_USE``).
+
+    Every page of the demo wallet that reads or signs with a card (the e-applications', the
+    latest-4-items consents') opens it here.
+    """
+    chosen = demo.card(name)
+    with CardFile.open(demo.directory / chosen.file, settings=demo.settings) as opened:
+        client = CardClient(MemoryTransport(opened.card))
+        client.require_my_number_card()
+        yield client
 
 
 def _demo(page: Page) -> DemoWallet:
@@ -132,12 +150,14 @@ def routes(*, wallet: bool = False) -> list[Any]:
         """The holder's app answers a card request: the card's items, or the signature."""
         eapply = eapply_of(request)
         kind = await run_in_threadpool(eapply.cards.kind, token)
-        body = await _json_body(request)
+        body = await answer_body(request)
         if kind is CardRequestKind.PREFILL:
             await run_in_threadpool(eapply.cards.answer_prefill, token, _prefill_items(body))
             answer: dict[str, str] = {"status": "filled"}
         else:
-            application = await run_in_threadpool(eapply.cards.answer_signature, token, _cms(body))
+            application = await run_in_threadpool(
+                eapply.cards.answer_signature, token, cms_of(body)
+            )
             answer = {"status": "submitted", "reference": application.reference}
         return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
@@ -172,11 +192,7 @@ def routes(*, wallet: bool = False) -> list[Any]:
         eapply = eapply_of(page.request)
         task = eapply.cards.task(token)
         try:
-            chosen = demo.card(card)
-            path = demo.directory / chosen.file
-            with CardFile.open(path, settings=demo.settings) as opened:
-                client = CardClient(MemoryTransport(opened.card))
-                client.require_my_number_card()
+            with demo_card(demo, card) as client:
                 if task.kind is CardRequestKind.PREFILL:
                     items = read_items(client, secret, task.items)
                     eapply.cards.answer_prefill(token, _prefill_items(items))

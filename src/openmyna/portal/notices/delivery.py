@@ -212,17 +212,26 @@ def sign(secret: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
     return f"{SIGNATURE_VERSION},{base64.b64encode(mac.digest()).decode('ascii')}"
 
 
-def webhook_headers(
-    service: DeliveryService, webhook_id: str, at: dt.datetime, body: bytes
-) -> dict[str, str]:
-    """The headers of one attempt: content type, id, timestamp and signature."""
+def signed_headers(secret: bytes, webhook_id: str, at: dt.datetime, body: bytes) -> dict[str, str]:
+    """The headers of one attempt under ``secret``: content type, id, timestamp, signature.
+
+    Every webhook openmyna sends uses these (the notices' deliveries, the latest-4-items
+    service's provisions).
+    """
     timestamp = int(at.timestamp())
     return {
         "content-type": "application/json",
         "webhook-id": webhook_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(service.secret, webhook_id, timestamp, body),
+        "webhook-signature": sign(secret, webhook_id, timestamp, body),
     }
+
+
+def webhook_headers(
+    service: DeliveryService, webhook_id: str, at: dt.datetime, body: bytes
+) -> dict[str, str]:
+    """The headers of one attempt to a delivery service."""
+    return signed_headers(service.secret, webhook_id, at, body)
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
