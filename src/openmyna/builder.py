@@ -411,6 +411,7 @@ class Builder:
             return EkycPlatform(store, self.clock, verifier)
 
         return self._once("ekyc", build, lambda e: e.close())
+
     def latest_items(self) -> LatestItems:
         """最新の4情報提供サービス (J4): its own store, following the registries on the bus.
 

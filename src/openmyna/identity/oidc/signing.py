@@ -35,7 +35,6 @@ from openmyna.identity.oidc.tables import authorizations
 from openmyna.pki.cms import parse_detached
 from openmyna.portal.eapply.cards import Holders, SignatureVerifier
 from openmyna.portal.eapply.errors import (
-    CardAnswerInvalid,
     CardRequestNotFound,
     CardRequestUsed,
     SignerNotApplicant,
@@ -171,14 +170,3 @@ class ConsentSigning:
         if not getattr(done, "rowcount", 0):
             raise CardRequestUsed("the card request was answered already")
         return str(row["authorization_id"])
-
-
-def cms_of(body: object) -> bytes:
-    """The CMS the holder's app posts (``{"cms": BASE64}``)."""
-    value = body.get("cms") if isinstance(body, dict) else None
-    if not isinstance(value, str) or not value or len(value) > 32 * 1024:
-        raise CardAnswerInvalid("the signature is not a base64 CMS")
-    try:
-        return base64.b64decode(value, validate=True)
-    except ValueError:
-        raise CardAnswerInvalid("the signature is not a base64 CMS") from None

@@ -36,8 +36,7 @@ from openmyna.identity.oidc.adapter import (
 )
 from openmyna.identity.oidc.provider import ACR_CARD, Authorization, EndUser
 from openmyna.identity.oidc.service import Oidc
-from openmyna.identity.oidc.signing import cms_of
-from openmyna.portal.eapply.wallet import _json_body
+from openmyna.portal.eapply.wallet import answer_body, cms_of
 from openmyna.portal.login.wallet import DemoWallet
 from openmyna.portal.pages import SECURITY_HEADERS, Page, PageDep, PageRoute, same_origin
 
@@ -185,7 +184,7 @@ def routes() -> list[Any]:
     async def card_answer(request: Request, token: str) -> JSONResponse:
         """The holder's app posts the CMS signature of the consent document."""
         oidc = oidc_of(request)
-        cms = cms_of(await _json_body(request))
+        cms = cms_of(await answer_body(request))
         authorization = await run_in_threadpool(oidc.signing.answer, token, cms)
         return JSONResponse(
             {"status": "signed", "reference": authorization[:8]},
