@@ -14,6 +14,8 @@ imports no domain.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from openmyna.network.node import AgencyNode
     from openmyna.network.records import ExchangeRecords
     from openmyna.numbers import NumberingAuthority
-    from openmyna.pki import Jpki
+    from openmyna.pki import Jpki, Verifier
     from openmyna.portal.backoffice.applications import ApplicationDesk
     from openmyna.portal.backoffice.service import BackOffice
     from openmyna.portal.eapply.service import EApply
@@ -302,7 +304,6 @@ class Builder:
         The portal holds them (``Portal.eapply``); the portal's accounts are asked for only
         when a signature is checked, so either can be built first.
         """
-        from openmyna.pki import CertKind, RevocationChecker, Verifier
         from openmyna.portal.eapply.catalogue import load_catalogue
         from openmyna.portal.eapply.holders import IssuerHolders
         from openmyna.portal.eapply.service import EApply
@@ -312,17 +313,11 @@ class Builder:
         def build() -> EApply:
             jpki = self.jpki(follow_events=True)
             # Every signature's status is asked anew (no cache): an application is not a login.
-            revocation = RevocationChecker(
-                self.clock, ocsp_fetch=jpki.ocsp_fetcher(), max_age=dt.timedelta(0)
-            )
-            verifier = Verifier(
-                {k: jpki.ca_certificate(k) for k in CertKind}, self.clock, revocation=revocation
-            )
             return EApply(
                 open_store(self.settings, EAPPLY_KIND, EAPPLY_BODY),
                 self.clock,
                 load_catalogue(),
-                verifier=verifier,
+                verifier=self.status_at_use_verifier(),
                 holders=IssuerHolders(lambda: self.portal().accounts, jpki),
             )
 
@@ -394,21 +389,13 @@ class Builder:
         """The eKYC platform operator: its own store, a JPKI verifier asking OCSP at each use."""
         from openmyna.ekyc import EkycPlatform
         from openmyna.ekyc.tables import EKYC_BODY, EKYC_KIND
-        from openmyna.pki import CertKind, RevocationChecker, Verifier
         from openmyna.store import open_store
 
         def build() -> EkycPlatform:
-            jpki = self.jpki(follow_events=True)
             # The status at the time of use: the JPKI's OCSP responder is asked on every
             # query (no cache, no CRL fallback), as 犯収法施行規則 6条1項1号ワ's check wants.
-            revocation = RevocationChecker(
-                self.clock, ocsp_fetch=jpki.ocsp_fetcher(), max_age=dt.timedelta(0)
-            )
-            verifier = Verifier(
-                {k: jpki.ca_certificate(k) for k in CertKind}, self.clock, revocation=revocation
-            )
             store = open_store(self.settings, EKYC_KIND, EKYC_BODY)
-            return EkycPlatform(store, self.clock, verifier)
+            return EkycPlatform(store, self.clock, self.status_at_use_verifier())
 
         return self._once("ekyc", build, lambda e: e.close())
 
@@ -420,24 +407,18 @@ class Builder:
         """
         from openmyna.latest_items import LatestItems
         from openmyna.latest_items.tables import LATEST_ITEMS_BODY, LATEST_ITEMS_KIND
-        from openmyna.pki import CertKind, RevocationChecker, Verifier
         from openmyna.portal.eapply.holders import IssuerHolders
         from openmyna.store import open_store
 
         def build() -> LatestItems:
             jpki = self.jpki(follow_events=True)
-            revocation = RevocationChecker(
-                self.clock, ocsp_fetch=jpki.ocsp_fetcher(), max_age=dt.timedelta(0)
-            )
             service = LatestItems(
                 open_store(self.settings, LATEST_ITEMS_KIND, LATEST_ITEMS_BODY),
                 self.clock,
                 key_file=self.settings.data_dir / "keys" / "latest-items-webhook.key",
                 issuer=jpki,
                 links=lambda: self.portal().accounts,
-                verifier=Verifier(
-                    {k: jpki.ca_certificate(k) for k in CertKind}, self.clock, revocation=revocation
-                ),
+                verifier=self.status_at_use_verifier(),
                 holders=IssuerHolders(lambda: self.portal().accounts, jpki),
             )
             service.subscribe(self.bus())
@@ -517,9 +498,52 @@ class Builder:
     def oidc(self) -> Oidc:
         """The OpenID Connect provider for businesses (identity/oidc): its own store, the
         portal's card login and accounts, the JPKI verifier for the consent's signature."""
-        from openmyna.identity.oidc.builder import build_oidc
+        from openmyna.identity.oidc.provider import Provider
+        from openmyna.identity.oidc.service import Oidc
+        from openmyna.identity.oidc.signing import ConsentSigning
+        from openmyna.identity.oidc.status import CardStatus
+        from openmyna.identity.oidc.tables import OIDC_BODY, OIDC_KIND
+        from openmyna.pki.keys import installation_kek
+        from openmyna.portal.eapply.holders import IssuerHolders
+        from openmyna.store import open_store
 
-        return self._once("oidc", lambda: build_oidc(self), lambda o: o.close())
+        def build() -> Oidc:
+            jpki = self.jpki(follow_events=True)
+            kek = installation_kek(self.settings)
+            # The pairwise subjects' key: derived from the installation's secret, so it is as
+            # stable as the installation (and never stored beside the subjects).
+            subject_secret = hmac.new(
+                kek, b"openmyna oidc pairwise subject", hashlib.sha256
+            ).digest()
+            provider = Provider(
+                open_store(self.settings, OIDC_KIND, OIDC_BODY),
+                self.clock,
+                kek=kek,
+                subject_secret=subject_secret,
+                status=CardStatus(lambda: self.portal().accounts, jpki),
+                public_origin=self.settings.portal.public_origin,
+            )
+            # The consent's signature is checked as an application's: status asked anew.
+            holders = IssuerHolders(lambda: self.portal().accounts, jpki)
+            signing = ConsentSigning(
+                provider, verifier=self.status_at_use_verifier(), holders=holders
+            )
+            return Oidc(provider, signing)
+
+        return self._once("oidc", build, lambda o: o.close())
+
+    def status_at_use_verifier(self) -> Verifier:
+        """A JPKI verifier that asks the OCSP responder about every certificate, every time
+        (no cache): signatures on applications, consents and eKYC queries, not logins."""
+        from openmyna.pki import CertKind, RevocationChecker, Verifier
+
+        jpki = self.jpki(follow_events=True)
+        revocation = RevocationChecker(
+            self.clock, ocsp_fetch=jpki.ocsp_fetcher(), max_age=dt.timedelta(0)
+        )
+        return Verifier(
+            {k: jpki.ca_certificate(k) for k in CertKind}, self.clock, revocation=revocation
+        )
 
     # --- lifetime --------------------------------------------------------------------------
 
