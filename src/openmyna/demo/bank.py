@@ -37,7 +37,7 @@ COOKIE = "demo_bank"
 SCOPE = "openid name address birthdate gender"
 PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
-<link rel="stylesheet" href="/static/portal.css"></head><body><main id="main" class="container">
+<link rel="stylesheet" href="/static/portal.css"></head><body><main id="main" class="wrap">
 <h1>{title}</h1>{body}<p class="muted">これは検証用のデモです。 / A demo for testing.</p>
 </main></body></html>"""
 
