@@ -35,6 +35,12 @@ from starlette.routing import BaseRoute, Route
 from openmyna.config import Settings
 from openmyna.operator import OperatorRequired, require_operator
 
+#: ``openapi_extra`` of a GET that answers only with a caller's credentials or query parameters
+#: (an API key, a bearer token, an authorization request): the landing page lists it without a
+#: link, since a browser opening it bare gets an error.
+BARE_GET = "x-openmyna-bare-get"
+CREDENTIALS_OR_PARAMETERS: dict[str, Any] = {BARE_GET: False}
+
 #: The realm named in the challenge (RFC 6750 §3).
 REALM = "openmyna"
 

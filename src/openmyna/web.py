@@ -30,7 +30,7 @@ from starlette.routing import Route
 from openmyna import __version__, problems
 from openmyna.config import Settings
 from openmyna.errors import InvalidInput, NotFound, OpenMynaError
-from openmyna.guard import OperatorOrStaffGuard, unguarded_routes
+from openmyna.guard import BARE_GET, OperatorOrStaffGuard, unguarded_routes
 from openmyna.network.agencies import AgencyKind
 from openmyna.operator import MIN_TOKEN_LENGTH, operator_configured
 from openmyna.pki import CertKind
@@ -101,11 +101,13 @@ class Endpoint:
     methods: tuple[str, ...]
     summary: str
     part: str
+    #: False for a GET that answers only with credentials or query parameters.
+    bare_get: bool = True
 
     @property
     def linkable(self) -> bool:
-        """A plain GET without path parameters: a page or document a browser can open."""
-        return "GET" in self.methods and "{" not in self.path
+        """A plain GET without path parameters or credentials: what a browser can open."""
+        return "GET" in self.methods and "{" not in self.path and self.bare_get
 
 
 def _summary(endpoint: Any) -> str:
@@ -134,7 +136,9 @@ def endpoints(app: FastAPI) -> list[Endpoint]:
         summary = _summary(route.endpoint)
         if not summary:
             continue
-        found.append(Endpoint(route.path, methods, summary, _part_of(route.endpoint)))
+        extra = getattr(route, "openapi_extra", None) or {}
+        bare = bool(extra.get(BARE_GET, True))
+        found.append(Endpoint(route.path, methods, summary, _part_of(route.endpoint), bare))
     return found
 
 

@@ -34,6 +34,7 @@ from openmyna.ekyc.service import (
     EkycPlatform,
     Verification,
 )
+from openmyna.guard import CREDENTIALS_OR_PARAMETERS
 from openmyna.pki.cms import MAX_CMS_BYTES
 from openmyna.pki.errors import CmsMalformed, StatusUnknown, VerificationFailed
 
@@ -208,7 +209,7 @@ def routes(platform: EkycPlatform) -> list[BaseRoute]:
             )
         return _view(done)
 
-    @api.get("/audit")
+    @api.get("/audit", openapi_extra=CREDENTIALS_OR_PARAMETERS)
     def audit(
         who: WhoDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> list[dict[str, Any]]:
@@ -230,7 +231,7 @@ def routes(platform: EkycPlatform) -> list[BaseRoute]:
             for e in platform.audit(who.business.business_id, limit=limit)
         ]
 
-    @api.get("/usage")
+    @api.get("/usage", openapi_extra=CREDENTIALS_OR_PARAMETERS)
     def usage(
         who: WhoDep, month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")]
     ) -> dict[str, Any]:

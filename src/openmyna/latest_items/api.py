@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
+from openmyna.guard import CREDENTIALS_OR_PARAMETERS
 from openmyna.latest_items.businesses import Business
 from openmyna.latest_items.provision import FEED_LIMIT, Provided
 from openmyna.latest_items.records import Consent, ConsentRequest
@@ -130,7 +131,7 @@ def routes() -> list[BaseRoute]:
         found = service.consents.business_consent(business(request, authorization), consent_id)
         return JSONResponse(consent_json(found), headers=_NO_STORE)
 
-    @api.get("/changes")
+    @api.get("/changes", openapi_extra=CREDENTIALS_OR_PARAMETERS)
     async def changes(
         request: Request,
         after: Annotated[int, Query(ge=0, le=2**62)] = 0,

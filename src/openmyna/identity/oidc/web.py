@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from openmyna.card import CardClient, CardFile, MemoryTransport
 from openmyna.card.eapply_app import sign_document
 from openmyna.errors import NotFound, OpenMynaError
+from openmyna.guard import CREDENTIALS_OR_PARAMETERS
 from openmyna.identity.oidc import errors
 from openmyna.identity.oidc.adapter import (
     oauth_request,
@@ -142,7 +143,7 @@ def routes() -> list[Any]:
 
         return await run_in_threadpool(answer)
 
-    @api.get("/oidc/userinfo", tags=["oidc"])
+    @api.get("/oidc/userinfo", tags=["oidc"], openapi_extra=CREDENTIALS_OR_PARAMETERS)
     def userinfo(request: Request) -> Response:
         """The claims of the access token's grant (Bearer)."""
         return _userinfo(request, None)
@@ -193,7 +194,12 @@ def routes() -> list[Any]:
 
     pages = APIRouter(route_class=PageRoute)
 
-    @pages.get("/oidc/authorize", response_class=HTMLResponse, tags=["oidc"])
+    @pages.get(
+        "/oidc/authorize",
+        response_class=HTMLResponse,
+        tags=["oidc"],
+        openapi_extra=CREDENTIALS_OR_PARAMETERS,
+    )
     def authorize(page: PageDep) -> Response:
         """The authorization endpoint: check the request, then the consent screen."""
         oidc = oidc_of(page.request)
