@@ -91,6 +91,18 @@ def token(browser: TestClient, rp: Registered, **form: str) -> Any:
     return browser.post("/oidc/token", data=form, auth=(rp.client_id, rp.secret))
 
 
+def redeem(browser: TestClient, rp: Registered, code: str, verifier: str) -> Any:
+    """The token request for an authorization code, as the client sends it."""
+    return token(
+        browser,
+        rp,
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=REDIRECT,
+        code_verifier=verifier,
+    )
+
+
 def test_discovery_and_jwks(browser: TestClient) -> None:
     meta = browser.get("/.well-known/openid-configuration").json()
     assert meta["issuer"] == ORIGIN
@@ -111,14 +123,7 @@ def test_code_flow_token_userinfo_refresh_revoke(platform: Platform, browser: Te
     params = auth_params(rp.client_id, challenge)
     back = approve(browser, logged_in_consent(browser, person, params))
     assert back["state"] == params["state"]
-    got = token(
-        browser,
-        rp,
-        grant_type="authorization_code",
-        code=back["code"],
-        redirect_uri=REDIRECT,
-        code_verifier=verifier,
-    )
+    got = redeem(browser, rp, back["code"], verifier)
     assert got.status_code == 200, got.text
     tokens = got.json()
     keys = KeySet.import_key_set(browser.get("/oidc/jwks").json())
@@ -155,14 +160,7 @@ def test_code_flow_token_userinfo_refresh_revoke(platform: Platform, browser: Te
     assert revoked.status_code == 200
     gone = browser.get("/oidc/userinfo", headers={"Authorization": f"Bearer {new['access_token']}"})
     assert gone.status_code == 401
-    reused = token(
-        browser,
-        rp,
-        grant_type="authorization_code",
-        code=back["code"],
-        redirect_uri=REDIRECT,
-        code_verifier=verifier,
-    )
+    reused = redeem(browser, rp, back["code"], verifier)
     assert reused.status_code == 400
     assert reused.json()["code"] == "CODE_USED"
 
@@ -194,14 +192,7 @@ def test_four_items_come_from_the_signature_certificate(
     answered = phone.post(url, json={"cms": sign_consent(person.card, task, platform.clock.now())})
     assert answered.status_code == 200, answered.text
     back = approve(browser, authorization_id)
-    got = token(
-        browser,
-        rp,
-        grant_type="authorization_code",
-        code=back["code"],
-        redirect_uri=REDIRECT,
-        code_verifier=verifier,
-    ).json()
+    got = redeem(browser, rp, back["code"], verifier).json()
     info = browser.get(
         "/oidc/userinfo", headers={"Authorization": f"Bearer {got['access_token']}"}
     ).json()
@@ -282,14 +273,7 @@ def test_replayed_nonce_and_revoked_card(platform: Platform, browser: TestClient
     verifier, challenge = pkce()
     params = auth_params(rp.client_id, challenge)
     back = approve(browser, logged_in_consent(browser, person, params))
-    got = token(
-        browser,
-        rp,
-        grant_type="authorization_code",
-        code=back["code"],
-        redirect_uri=REDIRECT,
-        code_verifier=verifier,
-    ).json()
+    got = redeem(browser, rp, back["code"], verifier).json()
     replay = dict(params, state="again")
     went = authorize(browser, replay)
     assert redirect_params(went.headers["location"])["code"] == "NONCE_REPLAYED"
@@ -309,14 +293,7 @@ def _sub(platform: Platform, browser: TestClient, person: Holder, rp: Registered
     back = approve(
         browser, logged_in_consent(browser, person, auth_params(rp.client_id, challenge))
     )
-    got = token(
-        browser,
-        rp,
-        grant_type="authorization_code",
-        code=back["code"],
-        redirect_uri=REDIRECT,
-        code_verifier=verifier,
-    ).json()
+    got = redeem(browser, rp, back["code"], verifier).json()
     keys = KeySet.import_key_set(browser.get("/oidc/jwks").json())
     return str(jwt.decode(got["id_token"], keys).claims["sub"])
 
@@ -362,14 +339,7 @@ def test_a_rotated_key_keeps_verifying_until_its_tokens_expire(
     back = approve(
         browser, logged_in_consent(browser, person, auth_params(rp.client_id, challenge))
     )
-    got = token(
-        browser,
-        rp,
-        grant_type="authorization_code",
-        code=back["code"],
-        redirect_uri=REDIRECT,
-        code_verifier=verifier,
-    ).json()
+    got = redeem(browser, rp, back["code"], verifier).json()
     old_kid = jwt.decode(got["id_token"], KeySet.import_key_set(browser.get("/oidc/jwks").json()))
     new_kid = platform.oidc.provider.keys.rotate()
     published = browser.get("/oidc/jwks").json()
@@ -480,14 +450,7 @@ def test_the_demo_wallet_signs_the_consent(settings: Settings, clock: FixedClock
         assert signed.status_code == 303
         assert signed.headers["location"] == f"/oidc/consent/{authorization_id}"
         back = approve(browser, authorization_id)
-        got = token(
-            browser,
-            rp,
-            grant_type="authorization_code",
-            code=back["code"],
-            redirect_uri=REDIRECT,
-            code_verifier=verifier,
-        ).json()
+        got = redeem(browser, rp, back["code"], verifier).json()
         info = browser.get(
             "/oidc/userinfo", headers={"Authorization": f"Bearer {got['access_token']}"}
         ).json()
@@ -507,14 +470,7 @@ def test_no_token_reaches_the_logs(
     back = approve(
         browser, logged_in_consent(browser, person, auth_params(rp.client_id, challenge))
     )
-    got = token(
-        browser,
-        rp,
-        grant_type="authorization_code",
-        code=back["code"],
-        redirect_uri=REDIRECT,
-        code_verifier=verifier,
-    ).json()
+    got = redeem(browser, rp, back["code"], verifier).json()
     logged = caplog.text
     assert got["access_token"] not in logged
     assert got["refresh_token"] not in logged
